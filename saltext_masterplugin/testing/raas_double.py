@@ -1,0 +1,546 @@
+"""
+A RaaS double: a real HTTP server on loopback that speaks the protocol the master plugin uses.
+
+* ``GET /account/login`` sets an ``_xsrf`` cookie when XSRF is on;
+* ``POST /account/login`` answers ``{"attributes": {...}, "jwt": ...}`` or 401 "Invalid credentials";
+* ``POST /rpc`` (one call or a list) answers ``{"riq", "ret", "error", "warnings"}``; 401 "JWT not
+  authorized" for an unknown or expired JWT; 403 + ``X-XSRFToken-Missing`` without a valid XSRF
+  token;
+* ``GET /static/master_plugins/<filename>`` serves the plugin wheels (JWT required);
+* every answer carries ``RaaS-Instance-ID``.
+
+Fault knobs (``fail_next``, ``delay``, ``drop_next``, ``truncate_next_download``,
+``corrupt_next_download``, ``advertise_sha256``, ``expire_jwts``, ``change_instance``) let tests
+break it the way real servers and networks break.  Everything it received is recorded in
+``calls`` (RPC) and ``requests`` (HTTP), so tests can assert on what RaaS saw.
+"""
+import argparse
+import hashlib
+import http.cookies
+import http.server
+import json
+import os
+import secrets
+import signal
+import threading
+import time
+import urllib.parse
+
+PLUGIN_STATUSES = (
+    "up_to_date",
+    "needs_update",
+    "cannot_update_disconnected",
+    "cannot_update_plugin_old",
+    "cannot_update_salt_old",
+    "cannot_update_reason_unknown",
+    "upgrading",
+    "restarting",
+    "upgrade_failed",
+    "rollback_failed_disconnected",
+)
+DOWNLOAD_PREFIX = "/static/master_plugins/"
+
+
+class _Faults:
+    def __init__(self):
+        self.fail = []  # [status, remaining, path_prefix]
+        self.drop = []  # [remaining, path_prefix]
+        self.delay = {}  # path_prefix -> seconds
+        self.truncate = 0
+        self.corrupt = 0
+
+
+class RaasDouble:
+    """
+    :param users: ``{username: password}`` accepted by ``POST /account/login``.
+    :param xsrf: whether XSRF protection is on.
+    """
+
+    def __init__(self, host="127.0.0.1", port=0, users=None, xsrf=True):
+        self.users = dict(users or {"root": "salt"})
+        self.xsrf = xsrf
+        self.lock = threading.RLock()
+        self.instance_id = secrets.token_hex(8)
+        self.jwts = {}  # token -> username
+        self.xsrf_tokens = set()
+        self.plugins = {}  # key -> {filename, data, sha256, git_describe, build_date, message}
+        self.advertised = {}  # key -> sha256 to advertise instead of the real one
+        self.calls = []  # every RPC call: {resource, method, args, kwargs, user}
+        self.requests = []  # every HTTP request: (method, path, status)
+        self.plugin_status = {}  # master_id -> {status, last_update_jid, log_messages}
+        self.masters = {}  # master_id -> details, as RaaS's master table
+        self.faults = _Faults()
+        self.riq = 0
+        self._server = http.server.ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self):
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- content ------------------------------------------------------------------------------
+
+    def add_plugin(self, key, path, git_describe=None, build_date="2026-01-01T00:00:00"):
+        """Offer the wheel at ``path`` as ``key`` (``current``, ``rollback``, ...)."""
+        with open(path, "rb") as fh:
+            data = fh.read()
+        filename = os.path.basename(path)
+        version = filename.split("-")[1]
+        with self.lock:
+            self.plugins[key] = {
+                "filename": filename,
+                "data": data,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "git_describe": git_describe or f"v{version}",
+                "build_date": build_date,
+                "message": f"SSEAPE {version}",
+            }
+
+    def offer_raw(self, key, entry):
+        """Offer an arbitrary entry (for malformed-answer tests); no bytes are served for it."""
+        with self.lock:
+            self.plugins[key] = dict(entry, data=None)
+
+    def add_master(self, master_id, **details):
+        with self.lock:
+            self.masters[master_id] = dict(
+                {
+                    "master_id": master_id,
+                    "salt_version": None,
+                    "plugin_version": None,
+                    "presence_status": "online",
+                },
+                **details,
+            )
+
+    def calls_of(self, method, resource="master"):
+        with self.lock:
+            return [c for c in self.calls if c["method"] == method and c["resource"] == resource]
+
+    def downloads(self):
+        with self.lock:
+            return [r for r in self.requests if r[0] == "GET" and r[1].startswith(DOWNLOAD_PREFIX)]
+
+    # -- fault knobs --------------------------------------------------------------------------
+
+    def fail_next(self, count, status=503, path_prefix=""):
+        """Answer the next ``count`` requests under ``path_prefix`` with HTTP ``status``."""
+        with self.lock:
+            self.faults.fail.append([status, count, path_prefix])
+
+    def drop_next(self, count=1, path_prefix=""):
+        """Close the connection of the next ``count`` requests without answering."""
+        with self.lock:
+            self.faults.drop.append([count, path_prefix])
+
+    def delay(self, seconds, path_prefix=""):
+        """Wait ``seconds`` before answering requests under ``path_prefix`` (0 to stop)."""
+        with self.lock:
+            self.faults.delay[path_prefix] = seconds
+
+    def truncate_next_download(self, count=1):
+        """Advertise the full Content-Length but send half the bytes, then close."""
+        with self.lock:
+            self.faults.truncate += count
+
+    def corrupt_next_download(self, count=1):
+        """Flip one byte in the middle of the next ``count`` downloads."""
+        with self.lock:
+            self.faults.corrupt += count
+
+    def advertise_sha256(self, key, sha256):
+        """Advertise ``sha256`` for plugin ``key`` instead of its real hash."""
+        with self.lock:
+            self.advertised[key] = sha256
+
+    def expire_jwts(self):
+        """Every JWT issued so far stops being accepted ("JWT not authorized")."""
+        with self.lock:
+            self.jwts.clear()
+
+    def issue_jwt(self, username="root"):
+        """A JWT issued out of band (the plugin's key-authentication token)."""
+        token = "jwt." + secrets.token_urlsafe(24)
+        with self.lock:
+            self.jwts[token] = username
+        return token
+
+    def change_instance(self):
+        """Behave like a restarted RaaS: new instance id, no JWT or XSRF token survives."""
+        with self.lock:
+            self.instance_id = secrets.token_hex(8)
+            self.jwts.clear()
+            self.xsrf_tokens.clear()
+
+    def _take_fault(self, path):
+        with self.lock:
+            delay = max(
+                (s for p, s in self.faults.delay.items() if path.startswith(p)), default=0
+            )
+            drop = fail = None
+            for entry in self.faults.drop:
+                if entry[0] > 0 and path.startswith(entry[1]):
+                    entry[0] -= 1
+                    drop = True
+                    break
+            if not drop:
+                for entry in self.faults.fail:
+                    if entry[1] > 0 and path.startswith(entry[2]):
+                        entry[1] -= 1
+                        fail = entry[0]
+                        break
+        return delay, drop, fail
+
+    # -- RPC ----------------------------------------------------------------------------------
+
+    def _rpc_get_plugin_versions(self):
+        with self.lock:
+            return {
+                key: {
+                    "filename": p["filename"],
+                    "sha256": self.advertised.get(key, p["sha256"]),
+                    "git_describe": p["git_describe"],
+                    "name": f"/var/lib/raas/master_plugins/{p['filename']}",
+                    "build_date": p["build_date"],
+                    "message": p["message"],
+                }
+                for key, p in self.plugins.items()
+            }
+
+    def _rpc_set_plugin_status(self, master_id, status, last_update_jid=None, log_messages=None):
+        if status not in PLUGIN_STATUSES:
+            raise ValueError(f"invalid plugin status {status!r}")
+        if last_update_jid is not None and len(str(last_update_jid)) != 20:
+            raise ValueError("last_update_jid must be exactly 20 characters")
+        with self.lock:
+            self.plugin_status[master_id] = {
+                "plugin_status": status,
+                "last_update_jid": last_update_jid,
+                "log_messages": log_messages,
+            }
+            self.masters.setdefault(master_id, {"master_id": master_id})
+            self.masters[master_id].update(
+                plugin_status=status, last_update_jid=last_update_jid
+            )
+        return True
+
+    def _rpc_get_master_details(self, master_id=None):
+        with self.lock:
+            rows = [dict(m) for m in self.masters.values()]
+        if master_id is not None:
+            rows = [m for m in rows if m.get("master_id") == master_id]
+        return {"results": rows}
+
+    def _rpc_get_plugin_status(self, master_id=None):
+        with self.lock:
+            rows = [
+                dict(
+                    master_id=m,
+                    plugin_status=d.get("plugin_status"),
+                    last_update_jid=d.get("last_update_jid"),
+                    plugin_version=d.get("plugin_version"),
+                    salt_version=d.get("salt_version"),
+                    presence_status=d.get("presence_status", "online"),
+                )
+                for m, d in self.masters.items()
+            ]
+        if master_id is not None:
+            rows = [m for m in rows if m["master_id"] == master_id]
+        return {"results": rows}
+
+    def _rpc_save_master(self, master_id, **details):
+        with self.lock:
+            self.masters.setdefault(master_id, {"master_id": master_id}).update(details)
+        return True
+
+    def _rpc_update_plugin(self, master_id):
+        with self.lock:
+            if master_id not in self.masters:
+                raise ValueError(f"unknown master {master_id!r}")
+        return {"master_id": master_id, "queued": True}
+
+    def _rpc_get_master_cmd(self, *args, **kwargs):
+        return {"results": []}
+
+    _METHODS = {
+        ("master", "get_plugin_versions"): "_rpc_get_plugin_versions",
+        ("master", "set_plugin_status"): "_rpc_set_plugin_status",
+        ("master", "get_master_details"): "_rpc_get_master_details",
+        ("master", "get_plugin_status"): "_rpc_get_plugin_status",
+        ("master", "save_master"): "_rpc_save_master",
+        ("master", "update_plugin"): "_rpc_update_plugin",
+        ("cmd", "get_master_cmd"): "_rpc_get_master_cmd",
+    }
+
+    def _dispatch(self, call, user):
+        with self.lock:
+            self.riq += 1
+            riq = self.riq
+        if not isinstance(call, dict):
+            return {"riq": riq, "ret": None, "error": {"code": 400, "message": "bad call"}}
+        resource, method = call.get("resource"), call.get("method")
+        args = call.get("arg", call.get("args")) or []
+        kwargs = call.get("kwarg", call.get("kwargs")) or {}
+        with self.lock:
+            self.calls.append(
+                {"resource": resource, "method": method, "args": args, "kwargs": kwargs,
+                 "user": user}
+            )
+        name = self._METHODS.get((resource, method))
+        if name is None:
+            error = {"code": 404, "message": f"unknown method {resource}.{method}", "detail": None}
+            return {"riq": riq, "ret": None, "error": error, "warnings": []}
+        try:
+            ret = getattr(self, name)(*args, **kwargs)
+        except (TypeError, ValueError) as err:
+            error = {"code": 400, "message": str(err), "detail": f"{resource}.{method}"}
+            return {"riq": riq, "ret": None, "error": error, "warnings": []}
+        return {"riq": riq, "ret": ret, "error": None, "warnings": []}
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _handler_class(self):
+        double = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _cookies(self):
+                jar = http.cookies.SimpleCookie()
+                try:
+                    jar.load(self.headers.get("Cookie", ""))
+                except http.cookies.CookieError:
+                    pass
+                return {k: m.value for k, m in jar.items()}
+
+            def _send(self, status, body=b"", headers=None, content_type="application/json"):
+                if isinstance(body, (dict, list)):
+                    body = json.dumps(body).encode()
+                with double.lock:
+                    double.requests.append((self.command, self.path, status))
+                    instance = double.instance_id
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("RaaS-Instance-ID", instance)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _faulted(self):
+                delay, drop, fail = double._take_fault(self.path)
+                if delay:
+                    time.sleep(delay)
+                if drop:
+                    with double.lock:
+                        double.requests.append((self.command, self.path, "dropped"))
+                    self.close_connection = True
+                    return True
+                if fail:
+                    self._send(fail, {"errors": [{"title": "Server error", "message": "fault"}]})
+                    return True
+                return False
+
+            def _body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _xsrf_ok(self):
+                if not double.xsrf:
+                    return True
+                header = self.headers.get("X-Xsrftoken")
+                cookie = self._cookies().get("_xsrf")
+                with double.lock:
+                    return bool(header) and header == cookie and header in double.xsrf_tokens
+
+            def _xsrf_refused(self):
+                self._send(
+                    403,
+                    {"errors": [{"title": "Forbidden", "message": "'_xsrf' argument missing"}]},
+                    headers={"X-XSRFToken-Missing": "1"},
+                )
+
+            def _user(self):
+                auth = self.headers.get("Authorization", "")
+                if not auth.startswith("JWT "):
+                    return None
+                with double.lock:
+                    return double.jwts.get(auth[4:])
+
+            def _unauthorized(self):
+                self._send(
+                    401,
+                    {"errors": [{"title": "Unauthorized", "message": "JWT not authorized",
+                                 "detail": None}]},
+                )
+
+            def do_GET(self):  # noqa: N802
+                if self._faulted():
+                    return
+                path = urllib.parse.urlsplit(self.path).path
+                if path == "/account/login":
+                    headers = {}
+                    if double.xsrf:
+                        token = secrets.token_hex(16)
+                        with double.lock:
+                            double.xsrf_tokens.add(token)
+                        headers["Set-Cookie"] = f"_xsrf={token}; Path=/"
+                    self._send(200, {"xsrf": double.xsrf}, headers=headers)
+                elif path.startswith(DOWNLOAD_PREFIX):
+                    self._download(urllib.parse.unquote(path[len(DOWNLOAD_PREFIX):]))
+                else:
+                    self._send(404, {"errors": [{"title": "Not found"}]})
+
+            def _download(self, filename):
+                if self._user() is None:
+                    self._unauthorized()
+                    return
+                with double.lock:
+                    data = next(
+                        (p["data"] for p in double.plugins.values()
+                         if p["filename"] == filename and p["data"] is not None),
+                        None,
+                    )
+                    truncate = double.faults.truncate > 0
+                    corrupt = double.faults.corrupt > 0 and not truncate
+                    if data is not None and truncate:
+                        double.faults.truncate -= 1
+                    if data is not None and corrupt:
+                        double.faults.corrupt -= 1
+                if data is None:
+                    self._send(404, {"errors": [{"title": "Not found"}]})
+                    return
+                if corrupt:
+                    middle = len(data) // 2
+                    data = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+                if truncate:
+                    with double.lock:
+                        double.requests.append((self.command, self.path, "truncated"))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("RaaS-Instance-ID", double.instance_id)
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self._send(200, data, content_type="application/octet-stream")
+
+            def do_POST(self):  # noqa: N802
+                body = self._body()
+                if self._faulted():
+                    return
+                path = urllib.parse.urlsplit(self.path).path
+                if path not in ("/account/login", "/rpc"):
+                    self._send(404, {"errors": [{"title": "Not found"}]})
+                    return
+                if not self._xsrf_ok():
+                    self._xsrf_refused()
+                    return
+                try:
+                    payload = json.loads(body or b"null")
+                except ValueError:
+                    self._send(400, {"errors": [{"title": "Bad request", "message": "not JSON"}]})
+                    return
+                if path == "/account/login":
+                    self._login(payload)
+                else:
+                    self._rpc(payload)
+
+            def _login(self, payload):
+                payload = payload if isinstance(payload, dict) else {}
+                username, password = payload.get("username"), payload.get("password")
+                if username not in double.users or double.users[username] != password:
+                    self._send(
+                        401,
+                        {"errors": [{"title": "Invalid credentials",
+                                     "message": "Invalid username or password",
+                                     "detail": None}]},
+                    )
+                    return
+                token = double.issue_jwt(username)
+                self._send(200, {"attributes": {"username": username}, "jwt": token})
+
+            def _rpc(self, payload):
+                user = self._user()
+                if user is None:
+                    self._unauthorized()
+                    return
+                if isinstance(payload, list):
+                    answers = [double._dispatch(call, user) for call in payload]
+                    failed = sum(1 for a in answers if a["error"])
+                    self._send(200, {"batched_retcode": 1 if failed else 0, "ret": answers})
+                else:
+                    self._send(200, double._dispatch(payload, user))
+
+        return Handler
+
+
+def main(argv=None):
+    """Run the double from the command line (the demo uses this)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--user", default="root:salt", help="username:password")
+    parser.add_argument("--no-xsrf", action="store_true")
+    parser.add_argument("--current", required=True, help="wheel offered as 'current'")
+    parser.add_argument("--rollback", help="wheel offered as 'rollback'")
+    parser.add_argument("--url-file", help="write the server's URL here once it listens")
+    parser.add_argument("--state-file", help="on SIGUSR1 and at exit, dump what RaaS received")
+    args = parser.parse_args(argv)
+    username, _, password = args.user.partition(":")
+    double = RaasDouble(args.host, args.port, users={username: password}, xsrf=not args.no_xsrf)
+    double.add_plugin("current", args.current)
+    if args.rollback:
+        double.add_plugin("rollback", args.rollback)
+    stop = threading.Event()
+
+    def dump(*_):
+        if args.state_file:
+            with double.lock:
+                state = {"calls": double.calls, "plugin_status": double.plugin_status,
+                         "masters": double.masters}
+            with open(args.state_file + ".tmp", "w", encoding="utf-8") as fh:
+                json.dump(state, fh, indent=2, default=str)
+            os.replace(args.state_file + ".tmp", args.state_file)
+
+    signal.signal(signal.SIGUSR1, dump)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    double.start()
+    if args.url_file:
+        with open(args.url_file + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(double.url)
+        os.replace(args.url_file + ".tmp", args.url_file)
+    print(double.url, flush=True)
+    stop.wait()
+    dump()
+    double.stop()
+
+
+if __name__ == "__main__":
+    main()
