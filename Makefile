@@ -1,7 +1,7 @@
 # One command builds the environment from nothing and runs the whole suite: `make test`.
 PYTHON ?= python3
 VENV ?= .venv
-BASETEMP ?= /tmp/saltext-masterplugin-tests
+BASETEMP ?= /tmp/smp-tests
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 

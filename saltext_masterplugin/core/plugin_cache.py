@@ -23,6 +23,7 @@ from packaging.version import Version
 
 from saltext_masterplugin.core.errors import DownloadError
 from saltext_masterplugin.core.errors import PluginCacheError
+from saltext_masterplugin.core.errors import RaasError
 from saltext_masterplugin.core.files import CHUNK
 from saltext_masterplugin.core.files import atomic_write_json
 from saltext_masterplugin.core.files import fsync_dir
@@ -140,8 +141,11 @@ class PluginCache:
 
         Returns ``{"fetched": [filenames], "cached": [filenames], "repaired": [filenames]}``:
         ``repaired`` lists wheels whose cached bytes no longer matched and were fetched again.
+        A wheel that can't be fetched does not stop the others; once all were tried,
+        :class:`DownloadError` names every failure and what was fetched.
         """
         result = {"fetched": [], "cached": [], "repaired": []}
+        failures = []
         with self.lock("plugin cache sync"):
             self.remove_partials()
             manifest = self.manifest()
@@ -157,8 +161,15 @@ class PluginCache:
                         offer.filename,
                     )
                     result["repaired"].append(offer.filename)
-                self._fetch_locked(offer, client)
+                try:
+                    self._fetch_locked(offer, client)
+                except (DownloadError, RaasError) as err:
+                    failures.append(str(err))
+                    continue
                 result["fetched"].append(offer.filename)
+        if failures:
+            done = ", ".join(result["fetched"] + result["cached"]) or "none"
+            raise DownloadError("; ".join(failures) + f" (verified in the cache: {done})")
         return result
 
     def remove_partials(self):
@@ -191,7 +202,6 @@ class PluginCache:
             except FileNotFoundError:
                 pass
             raise
-        fsync_dir(self.directory)
         manifest = self.manifest()
         manifest[offer.filename] = {
             "version": offer.version,
@@ -200,7 +210,16 @@ class PluginCache:
             "source": offer.url,
             "fetched": _now(),
         }
-        atomic_write_json(self.manifest_path, {"format": MANIFEST_FORMAT, "wheels": manifest})
+        try:
+            fsync_dir(self.directory)
+            atomic_write_json(self.manifest_path, {"format": MANIFEST_FORMAT, "wheels": manifest})
+        except OSError as err:
+            # A wheel the manifest does not list is never used; don't leave it lying there.
+            os.unlink(final)
+            raise PluginCacheError(
+                f"cannot record {offer.filename} in {self.manifest_path}: {err.strerror}; "
+                "the download was discarded"
+            ) from err
         log.info("Fetched %s (%d bytes, sha256 %s) into %s", offer.filename, size, digest, final)
 
     def _stream(self, offer, client, fh):

@@ -48,6 +48,7 @@ class _Faults:
         self.delay = {}  # path_prefix -> seconds
         self.truncate = 0
         self.corrupt = 0
+        self.expire_before = []  # path prefixes: expire every JWT before the next such request
 
 
 class RaasDouble:
@@ -62,6 +63,8 @@ class RaasDouble:
         self.lock = threading.RLock()
         self.instance_id = secrets.token_hex(8)
         self.jwts = {}  # token -> username
+        self.issued = []  # every JWT ever issued (to check that none leaks)
+        self.reject_all_jwts = False  # answer "JWT not authorized" to every JWT, even fresh ones
         self.xsrf_tokens = set()
         self.plugins = {}  # key -> {filename, data, sha256, git_describe, build_date, message}
         self.advertised = {}  # key -> sha256 to advertise instead of the real one
@@ -83,7 +86,7 @@ class RaasDouble:
         return f"http://{host}:{port}"
 
     def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -177,11 +180,17 @@ class RaasDouble:
         with self.lock:
             self.jwts.clear()
 
+    def expire_jwts_before(self, path_prefix):
+        """Expire every JWT just before the next request under ``path_prefix`` (mid-run expiry)."""
+        with self.lock:
+            self.faults.expire_before.append(path_prefix)
+
     def issue_jwt(self, username="root"):
         """A JWT issued out of band (the plugin's key-authentication token)."""
         token = "jwt." + secrets.token_urlsafe(24)
         with self.lock:
             self.jwts[token] = username
+            self.issued.append(token)
         return token
 
     def change_instance(self):
@@ -197,6 +206,10 @@ class RaasDouble:
                 (s for p, s in self.faults.delay.items() if path.startswith(p)), default=0
             )
             drop = fail = None
+            for prefix in list(self.faults.expire_before):
+                if path.startswith(prefix):
+                    self.faults.expire_before.remove(prefix)
+                    self.jwts.clear()
             for entry in self.faults.drop:
                 if entry[0] > 0 and path.startswith(entry[1]):
                     entry[0] -= 1
@@ -216,12 +229,12 @@ class RaasDouble:
         with self.lock:
             return {
                 key: {
-                    "filename": p["filename"],
-                    "sha256": self.advertised.get(key, p["sha256"]),
-                    "git_describe": p["git_describe"],
-                    "name": f"/var/lib/raas/master_plugins/{p['filename']}",
-                    "build_date": p["build_date"],
-                    "message": p["message"],
+                    "filename": p.get("filename"),
+                    "sha256": self.advertised.get(key, p.get("sha256")),
+                    "git_describe": p.get("git_describe"),
+                    "name": f"/var/lib/raas/master_plugins/{p.get('filename')}",
+                    "build_date": p.get("build_date"),
+                    "message": p.get("message"),
                 }
                 for key, p in self.plugins.items()
             }
@@ -388,6 +401,8 @@ class RaasDouble:
                 if not auth.startswith("JWT "):
                     return None
                 with double.lock:
+                    if double.reject_all_jwts:
+                        return None
                     return double.jwts.get(auth[4:])
 
             def _unauthorized(self):
