@@ -10,8 +10,10 @@ import os
 import salt.config
 from packaging.version import Version
 
+from saltext_masterplugin.core import hostfacts
 from saltext_masterplugin.core import pyenv
 from saltext_masterplugin.core import status as status_model
+from saltext_masterplugin.core.history import History
 from saltext_masterplugin.core.errors import MasterPluginError
 from saltext_masterplugin.core.errors import NotAMasterError
 from saltext_masterplugin.core.errors import RaasError
@@ -57,6 +59,8 @@ class MasterHost:
             self.settings.max_download_size,
             self.settings.lock_timeout,
         )
+        self.history = History(self.settings.cache_dir)
+        self.pidfile = hostfacts.pidfile_of(master_opts)
 
     def raas(self):
         """A new :class:`RaasClient` for this master's RaaS (use it as a context manager)."""
@@ -104,47 +108,115 @@ class MasterHost:
         result["cache_dir"] = self.cache.directory
         return result
 
-    def installed(self):
+    def environment(self):
         """What the salt-master's Python has installed (see :func:`pyenv.probe`)."""
         return pyenv.probe(self.settings.python, self.settings.name)
 
+    def manual_install_command(self, filename="<wheel>"):
+        """What a person runs to install a cached wheel by hand."""
+        wheel = f"{self.cache.directory}/{filename}"
+        return f"salt-pip install {wheel} (onedir) or {self.settings.python} -m pip install {wheel}"
+
+    def raas_view(self, client):
+        """RaaS's record of this master (``master.get_master_details``), or ``None``."""
+        try:
+            ret = client.rpc("master", "get_master_details", master_id=self.master_id)
+        except RaasError as err:
+            log.debug("RaaS has no master details for %s: %s", self.master_id, err)
+            return None
+        rows = ret.get("results") if isinstance(ret, dict) else ret
+        for row in rows or []:
+            if isinstance(row, dict) and row.get("master_id") == self.master_id:
+                return row
+        return None
+
+    def facts(self, env=None, raas_row=None):
+        """The facts a status is computed from (no RaaS call)."""
+        env = env or self.environment()
+        plugin = env.get("plugin")
+        proc = hostfacts.master_process(self.pidfile)
+        previous = None
+        if plugin:
+            record = self.history.last(to=plugin["version"])
+            previous = record.get("from") if record else None
+            if previous is None and raas_row and raas_row.get("plugin_version"):
+                previous = str(raas_row["plugin_version"]).lstrip("v")
+        running, restart_reason = hostfacts.running_version(plugin, proc, self.pidfile, previous)
+        user = hostfacts.master_user(self.opts, proc)
+        return {
+            "env": env,
+            "installed": (plugin or {}).get("version"),
+            "installed_at": (plugin or {}).get("installed_at"),
+            "process": proc,
+            "running": running,
+            "restart_reason": restart_reason,
+            "user": user,
+            "salt": (env.get("salt") or {}).get("version"),
+        }
+
+    def blocked(self, facts):
+        """``(status, reasons)`` of an unmet update prerequisite, or ``(None, [])``."""
+        return status_model.prerequisites(
+            facts["salt"],
+            facts["installed"],
+            facts["user"] == "root",
+            facts["user"],
+            self.settings.min_salt_version,
+            self.settings.min_plugin_version,
+            self.manual_install_command(),
+        )
+
     def status(self):
         """The plugin status of this master, in RaaS's vocabulary, with the facts behind it."""
-        facts = self.installed()
-        plugin = facts.get("plugin") or {}
-        installed = plugin.get("version")
-        offers, raas_error = [], None
+        env = self.environment()
+        offers, raas_error, config_error, raas_row = [], None, None, None
         try:
             with self.raas() as client:
                 offers = self.offers(client)
+                raas_row = self.raas_view(client)
         except RaasError as err:
             raas_error = str(err)
         except MasterPluginError as err:
             # Misconfiguration (no sseapi_server, a bad offer): not a network problem.
-            result = self._status_dict(facts, offers)
-            result["plugin_status"] = status_model.CANNOT_UPDATE_REASON_UNKNOWN
-            result["reasons"] = [str(err)]
-            return result
-        by_key = {o.key: o for o in offers}
-        latest = by_key["current"].version if "current" in by_key else None
-        status, reasons = status_model.evaluate(installed, latest, raas_error)
-        result = self._status_dict(facts, offers)
-        result["plugin_status"] = status
-        result["reasons"] = reasons
-        return result
-
-    def _status_dict(self, facts, offers):
+            config_error = str(err)
+        facts = self.facts(env, raas_row)
         by_key = {o.key: o.version for o in offers}
+        last = self.history.last()
+        status, reasons = self.blocked(facts)
+        if status is None and config_error:
+            status, reasons = status_model.CANNOT_UPDATE_REASON_UNKNOWN, [config_error]
+        if status is None:
+            status, reasons = status_model.evaluate(
+                facts["installed"], by_key.get("current"), raas_error
+            )
+            if status != status_model.CANNOT_UPDATE_DISCONNECTED:
+                if facts["restart_reason"] and facts["process"] is not None:
+                    status, reasons = status_model.RESTARTING, [facts["restart_reason"]]
+                elif last and last.get("plugin_status") == status_model.UPGRADE_FAILED:
+                    status = status_model.UPGRADE_FAILED
+                    reasons = [f"the last update (jid {last.get('jid')}) failed"] + list(
+                        last.get("messages") or []
+                    )[-3:] + reasons
+            if facts["process"] is None:
+                reasons = reasons + [facts["restart_reason"]]
+        proc = facts["process"] or {}
         return {
             "master_id": self.master_id,
-            "plugin_status": None,
-            "reasons": [],
-            "installed_version": (facts.get("plugin") or {}).get("version"),
+            "plugin_status": status,
+            "reasons": reasons,
+            "installed_version": facts["installed"],
+            "running_version": facts["running"],
             "latest_version": by_key.get("current"),
             "rollback_version": by_key.get("rollback"),
             "offered": by_key,
             "cached_versions": [e.get("version") for e in self.cache.cached()],
-            "salt_version": (facts.get("salt") or {}).get("version"),
-            "python": facts.get("python"),
+            "salt_version": facts["salt"],
+            "master_pid": proc.get("pid"),
+            "master_started": hostfacts.fmt_time(proc["started"]) if proc else None,
+            "master_user": facts["user"],
+            "raas_plugin_version": (raas_row or {}).get("plugin_version"),
+            "last_update_jid": last.get("jid") if last else None,
+            "last_update": last,
+            "python": env.get("python"),
             "cache_dir": self.cache.directory,
         }

@@ -32,22 +32,46 @@ def facts(name):
     return {"version": dist.version, "dist_info": str(path) if path else None,
             "installed_at": mtime}
 
+plugin = facts(sys.argv[1])
+importable, import_error = False, None
+if plugin:
+    try:
+        import importlib
+        importlib.import_module(sys.argv[2])
+        importable = True
+    except Exception as exc:  # any import failure means a broken plugin
+        import_error = "%s: %s" % (type(exc).__name__, exc)
+import importlib.util
+has_pip = importlib.util.find_spec("pip") is not None
+extras = [p for p in sys.path if os.path.basename(p).startswith("extras-3.") and os.path.isdir(p)]
+
 print(json.dumps({
     "python": sys.executable,
     "python_version": "%d.%d.%d" % sys.version_info[:3],
-    "plugin": facts(sys.argv[1]),
+    "plugin": plugin,
+    "importable": importable,
+    "import_error": import_error,
     "salt": facts("salt"),
+    "extras_dir": extras[0] if extras else None,
+    "has_pip": has_pip,
 }))
 """
 
 
+def import_name(project):
+    """The plugin's import name: ``SSEAPE`` is imported as ``sseape``."""
+    return project.lower().replace("-", "_")
+
+
 def probe(python, project):
     """
-    Ask ``python`` which versions of ``project`` and of Salt it has installed.
+    Ask ``python`` which versions of ``project`` and of Salt it has installed, and whether the
+    plugin imports.
 
     Returns ``{"python", "python_version", "plugin": None | {"version", "dist_info",
-    "installed_at"}, "salt": ...}``.  Raises :class:`MasterPluginError` when the interpreter
-    can't be run.
+    "installed_at"}, "importable", "import_error", "salt": ..., "extras_dir"}``; ``extras_dir``
+    is the onedir ``extras-3.X`` folder on that interpreter's path, if any.  Raises
+    :class:`MasterPluginError` when the interpreter can't be run.
     """
     if not os.path.isabs(python) or not os.access(python, os.X_OK):
         raise MasterPluginError(
@@ -56,7 +80,7 @@ def probe(python, project):
         )
     try:
         proc = subprocess.run(
-            [python, "-c", _PROBE, project],
+            [python, "-c", _PROBE, project, import_name(project)],
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,

@@ -33,7 +33,24 @@ PLUGIN_OPTION_DEFAULTS = {
     "python": None,  # the interpreter that runs Salt
     "min_salt_version": DEFAULT_MIN_SALT_VERSION,
     "min_plugin_version": DEFAULT_MIN_PLUGIN_VERSION,
+    # How salt-master is restarted after an install (see core/restart.py).
+    "restart": "service",
+    "service_name": "salt-master",
+    "supervisorctl": None,  # supervisorctl binary or virtualenv (Salt's bin_env)
+    "supervisord_conf": None,
+    "restart_command": None,
+    "restart_timeout": 120,
+    "restart_detach": "auto",
 }
+RESTART_METHODS = ("service", "supervisord", "command", "none")
+RESTART_KEYS = (
+    "service_name",
+    "supervisorctl",
+    "supervisord_conf",
+    "restart_command",
+    "restart_timeout",
+    "restart_detach",
+)
 
 
 def _as_bool(value, key):
@@ -78,6 +95,8 @@ class PluginSettings:
     python: str
     min_salt_version: str
     min_plugin_version: str
+    restart: str = "service"
+    restart_options: dict = dataclasses.field(default_factory=dict)
 
 
 def raas_settings(master_opts):
@@ -142,7 +161,20 @@ def plugin_settings(master_opts, overrides=None):
             raise MasterPluginError(
                 f"master_plugin:{key} must be a quoted string, not {merged[key]!r}"
             )
+    if merged["restart"] not in RESTART_METHODS:
+        raise MasterPluginError(
+            f"master_plugin:restart must be one of {', '.join(RESTART_METHODS)}, "
+            f"not {merged['restart']!r}"
+        )
+    _as_positive_number(merged["restart_timeout"], "master_plugin:restart_timeout")
+    if merged["restart_detach"] not in ("auto", True, False):
+        raise MasterPluginError(
+            "master_plugin:restart_detach must be auto, true or false, "
+            f"not {merged['restart_detach']!r}"
+        )
     return PluginSettings(
+        restart=merged["restart"],
+        restart_options={key: merged[key] for key in RESTART_KEYS},
         name=merged["name"],
         cache_dir=str(cache_dir),
         download_path=str(merged["download_path"]),

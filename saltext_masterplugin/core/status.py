@@ -57,3 +57,29 @@ def evaluate(installed, latest, raas_error=None):
     if have < want:
         return NEEDS_UPDATE, [f"installed {installed}, RaaS offers {latest}"]
     return UP_TO_DATE, [f"installed {installed} is newer than RaaS's current {latest}"]
+
+
+def prerequisites(salt_version, installed, is_root_user, user, min_salt, min_plugin, manual_cmd):
+    """
+    ``(status, reasons)`` for the first unmet prerequisite of an automated update, or
+    ``(None, [])`` when all are met: Salt >= ``min_salt``, installed plugin >= ``min_plugin``,
+    salt-master running as root.
+    """
+    have_salt = _v(salt_version)
+    if have_salt is not None and have_salt < _v(min_salt):
+        return CANNOT_UPDATE_SALT_OLD, [
+            f"the salt-master runs Salt {salt_version}; automated plugin updates need Salt >= "
+            f"{min_salt} (master_plugin:min_salt_version); upgrade Salt first"
+        ]
+    have_plugin = _v(installed)
+    if have_plugin is not None and have_plugin < _v(min_plugin):
+        return CANNOT_UPDATE_PLUGIN_OLD, [
+            f"installed plugin {installed} is older than {min_plugin} "
+            f"(master_plugin:min_plugin_version) and must be upgraded by hand: {manual_cmd}"
+        ]
+    if not is_root_user:
+        return CANNOT_UPDATE_REASON_UNKNOWN, [
+            f"salt-master runs as {user!r}, not root; automated plugin updates need a "
+            "salt-master running as root"
+        ]
+    return None, []

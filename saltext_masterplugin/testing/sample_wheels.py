@@ -76,8 +76,8 @@ def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
     """
     Write a sample plugin wheel for ``version`` into ``dest_dir`` and return its path.
 
-    ``broken=True`` writes a wheel whose RECORD does not match its files, which pip refuses to
-    install (a wheel that downloads and verifies fine but cannot be installed).
+    ``broken=True`` writes a wheel that downloads and verifies fine but that pip refuses to
+    install (it declares an unsupported ``Wheel-Version``).
     """
     os.makedirs(dest_dir, exist_ok=True)
     dist_info = f"{project}-{version}.dist-info"
@@ -92,7 +92,7 @@ def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
             "Summary: Sample SaltStack Config master plugin (test double)\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\n"
+            f"Wheel-Version: {'9.0' if broken else '1.0'}\n"
             "Generator: saltext_masterplugin.testing\n"
             "Root-Is-Purelib: true\n"
             "Tag: py3-none-any\n"
@@ -101,7 +101,7 @@ def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
     }
     record_lines = []
     for name, data in files.items():
-        digest = _record_hash(b"tampered" if broken else data)
+        digest = _record_hash(data)
         record_lines.append(f"{name},{digest},{len(data)}")
     record_lines.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
