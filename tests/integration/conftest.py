@@ -7,6 +7,7 @@ import pytest
 from saltfactories.utils import random_string
 
 from saltext_masterplugin.testing.raas_double import RaasDouble
+from saltext_masterplugin.testing.supervised_master import SupervisedMaster
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,41 @@ def salt_cli(master):
 @pytest.fixture(scope="session")
 def salt_call_cli(minion):
     return minion.salt_call_cli()
+
+
+@pytest.fixture(scope="session")
+def host_root(tmp_path_factory):
+    """Where master host 1's salt-master lives (rebuilt for every test that uses it)."""
+    return tmp_path_factory.getbasetemp() / "host1"
+
+
+@pytest.fixture(scope="session")
+def host_minion(master, host_root):
+    """The salt-minion of master host 1, whose salt-master is the supervised one."""
+    factory = master.salt_minion_daemon(
+        "host1-minion",
+        overrides={
+            "master_plugin": {"master_config": str(host_root / "etc" / "salt" / "master")},
+        },
+    )
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture
+def supervised(host_root, session_raas, wheels, host_minion):
+    """
+    Master host 1: a real salt-master under a real supervisord, running plugin 8.16.0.24,
+    with a fresh history and RaaS record.
+    """
+    session_raas.add_plugin("current", wheels["current"])
+    session_raas.add_plugin("rollback", wheels["rollback"])
+    with session_raas.lock:
+        session_raas.calls.clear()
+        session_raas.plugin_status.clear()
+    host = SupervisedMaster(host_root, session_raas.url, wheels["rollback"]).build()
+    try:
+        host.start()
+        yield host
+    finally:
+        host.remove()
