@@ -3,7 +3,7 @@ The update history of one master: an append-only JSON-lines file in the plugin c
 
 Each record is one line written with a single ``write`` on a file opened ``O_APPEND`` and then
 fsynced, so a reader sees whole records only; a torn last line (power loss mid-write) is
-skipped when reading.
+skipped when reading, and the next record starts on a line of its own.
 """
 import datetime
 import json
@@ -28,8 +28,11 @@ class History:
         record = dict(record)
         record.setdefault("time", now())
         line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # end a torn last record rather than merging into it
             os.write(fd, line)
             os.fsync(fd)
         finally:

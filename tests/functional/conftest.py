@@ -9,6 +9,7 @@ import sys
 import pytest
 from saltfactories.utils.functional import Loaders
 
+from tests.support.helpers import EXAMPLES
 from tests.support.helpers import plugin_cache_of
 from tests.support.helpers import write_master_config
 
@@ -16,7 +17,8 @@ from tests.support.helpers import write_master_config
 @pytest.fixture(scope="package")
 def minion_opts(salt_factories):
     factory = salt_factories.salt_minion_daemon(
-        "functional-minion", overrides={"file_client": "local"}
+        "functional-minion",
+        overrides={"file_client": "local", "file_roots": {"base": [str(EXAMPLES / "sls")]}},
     )
     return factory.config.copy()
 
@@ -88,3 +90,14 @@ def plugin_envs(tmp_path_factory, wheels):
         "rollback": make_plugin_env(root / "rollback", wheels["rollback"]),
         "current": make_plugin_env(root / "current", wheels["current"]),
     }
+
+
+@pytest.fixture(params=(False, True), ids=("apply", "test"))
+def testmode(request):
+    return request.param
+
+
+@pytest.fixture
+def master_python(tmp_path, wheels):
+    """A fresh environment with plugin 8.16.0.24 installed (no pip of its own)."""
+    return make_plugin_env(tmp_path / "master-python", wheels["rollback"])

@@ -13,21 +13,11 @@ from tests.functional.conftest import make_plugin_env
 from tests.support.helpers import CURRENT_WHEEL
 from tests.support.helpers import ROLLBACK_WHEEL
 from tests.support.helpers import assert_cache_verified
-
-
-@pytest.fixture
-def master_python(tmp_path, wheels):
-    """A fresh environment with plugin 8.16.0.24 installed (no pip of its own)."""
-    return make_plugin_env(tmp_path / "master-python", wheels["rollback"])
+from tests.support.helpers import imported_version
 
 
 def installed(python):
-    """What that interpreter imports, asked of it directly."""
-    out = subprocess.run(
-        [python, "-c", "import json, sseape; print(json.dumps(sseape.__version__))"],
-        capture_output=True, text=True, check=False,
-    )
-    return json.loads(out.stdout) if out.returncode == 0 else None
+    return imported_version(python)
 
 
 def history(master_host):

@@ -8,6 +8,7 @@ from saltfactories.utils import random_string
 
 from saltext_masterplugin.testing.raas_double import RaasDouble
 from saltext_masterplugin.testing.supervised_master import SupervisedMaster
+from tests.support.helpers import EXAMPLES
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,7 @@ def master(salt_factories, session_raas):
             "sseapi_username": "root",
             "sseapi_password": "salt",
             "sseapi_ssl_validate_cert": False,
+            "file_roots": {"base": [str(EXAMPLES / "sls")]},
         },
     )
     with factory.started():

@@ -6,19 +6,13 @@ import subprocess
 
 import pytest
 
+from tests.support.helpers import imported_version
+
 pytestmark = [pytest.mark.slow]
 
 
 def statuses(raas, master_id):
     return [c["args"][1] for c in raas.calls_of("set_plugin_status") if c["args"][0] == master_id]
-
-
-def imported_version(python):
-    out = subprocess.run(
-        [python, "-c", "import sseape; print(sseape.__version__)"],
-        capture_output=True, text=True, check=True,
-    )
-    return out.stdout.strip()
 
 
 def test_update_with_a_real_restart(salt_cli, host_minion, supervised, session_raas, master):

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import pathlib
+import subprocess
 
 import yaml
 
@@ -10,6 +11,7 @@ from saltext_masterplugin.testing.sample_wheels import CURRENT
 from saltext_masterplugin.testing.sample_wheels import ROLLBACK
 from saltext_masterplugin.testing.sample_wheels import wheel_filename
 
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 CURRENT_WHEEL = wheel_filename(CURRENT)
 ROLLBACK_WHEEL = wheel_filename(ROLLBACK)
 
@@ -74,3 +76,12 @@ def write_master_config(root, raas_url, **extra):
 
 def plugin_cache_of(cachedir):
     return os.path.join(cachedir, "plugin_cache")
+
+
+def imported_version(python):
+    """The plugin version ``python`` imports (asked of it directly), or ``None``."""
+    out = subprocess.run(
+        [python, "-c", "import sseape; print(sseape.__version__)"],
+        capture_output=True, text=True, check=False,
+    )
+    return out.stdout.strip() if out.returncode == 0 else None
