@@ -193,3 +193,20 @@ def test_update_when_raas_is_down(modules_with, master_python, raas):
     assert ret["result"] is False
     assert ret["plugin_status"] == "cannot_update_disconnected"
     assert installed(master_python) == "8.16.0.24"
+
+
+def test_a_master_that_does_not_come_back_is_rolled_back(modules_with, master_python, raas):
+    modules = modules_with(
+        python=master_python,
+        restart="command",
+        restart_command=["true"],  # "restarts" nothing: no new salt-master ever appears
+        restart_timeout=1,
+    )
+    ret = modules.master_plugin.update()
+    assert ret["result"] is False
+    assert ret["plugin_status"] == "upgrade_failed"
+    assert ret["restart"]["failed"] is True
+    assert installed(master_python) == "8.16.0.24"
+    assert any("Rolling back to 8.16.0.24" in m for m in ret["messages"])
+    assert any("Reinstalled plugin 8.16.0.24 from the cache" in m for m in ret["messages"])
+    assert statuses_sent(raas) == ["upgrading", "restarting", "upgrade_failed"]
