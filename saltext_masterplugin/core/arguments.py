@@ -5,6 +5,8 @@ CLI and SLS arguments are YAML-typed: ``version=8.20`` arrives as the float ``8.
 ``version=8.18.3.6`` as a string, so a float or an int can never be trusted to be what the
 user typed.
 """
+import os
+
 from packaging.version import InvalidVersion
 from packaging.version import Version
 from salt.exceptions import SaltInvocationError
@@ -36,3 +38,13 @@ def version_arg(value, name="version", allow_latest=True):
             + (" or 'latest'" if allow_latest else "")
             + ")"
         ) from err
+
+
+def dest_arg(dest):
+    """Check a ``dest`` argument: an absolute path of a folder, or of a file in a folder."""
+    if not dest or not isinstance(dest, str) or not os.path.isabs(dest):
+        raise SaltInvocationError(f"dest must be an absolute path, not {dest!r}")
+    folder = dest if os.path.isdir(dest) else os.path.dirname(dest)
+    if not os.path.isdir(folder):
+        raise SaltInvocationError(f"dest {dest!r}: folder {folder} does not exist")
+    return dest

@@ -9,7 +9,6 @@ from the plugin's ``sseapi_*`` keys and the plugin cache is ``<master cachedir>/
 :depends: requests, packaging
 """
 import logging
-import os
 
 import salt.utils.args
 import salt.utils.jid
@@ -18,6 +17,7 @@ from salt.exceptions import SaltInvocationError
 from saltext_masterplugin.core.api import DEFAULT_MASTER_CONFIG
 from saltext_masterplugin.core.api import MasterHost
 from saltext_masterplugin.core.api import load_master_opts
+from saltext_masterplugin.core.arguments import dest_arg
 from saltext_masterplugin.core.arguments import version_arg
 from saltext_masterplugin.core.errors import NotAMasterError
 from saltext_masterplugin.core.restart import Restarter
@@ -254,11 +254,7 @@ def download(version=None, dest=None):
         A folder, or the path of the file to write (its folder must exist). Required.
     """
     version = version_arg(version)
-    if not dest or not isinstance(dest, str) or not os.path.isabs(dest):
-        raise SaltInvocationError(f"dest must be an absolute path, not {dest!r}")
-    folder = dest if os.path.isdir(dest) else os.path.dirname(dest)
-    if not os.path.isdir(folder):
-        raise SaltInvocationError(f"dest {dest!r}: folder {folder} does not exist")
+    dest_arg(dest)
     host = _host()
     with host.raas() as client:
         return copy_out(host, client, version, dest)

@@ -41,12 +41,16 @@ class SupervisedMaster:
     :param wheel: the plugin wheel installed at start.
     """
 
-    def __init__(self, root, raas_url, wheel, master_id="supervised_master", restart="supervisord"):
+    def __init__(
+        self, root, raas_url, wheel, master_id="supervised_master", restart="supervisord",
+        options=None,
+    ):
         self.root = os.path.abspath(str(root))
         self.raas_url = raas_url
         self.wheel = wheel
         self.master_id = master_id
         self.restart = restart
+        self.options = dict(options or {})
         self.python_root = os.path.join(self.root, "python")
         self.python = os.path.join(self.python_root, "bin", "python")
         self.conf_dir = os.path.join(self.root, "etc", "salt")
@@ -99,6 +103,7 @@ class SupervisedMaster:
                 "supervisord_conf": self.supervisord_conf,
                 "supervisorctl": _bin("supervisorctl"),
                 "restart_timeout": 60,
+                **self.options,
             },
         }
         raas = {
@@ -146,7 +151,7 @@ stdout_logfile={self.root}/logs/salt-master.out
 
     # -- running ------------------------------------------------------------------------------
 
-    def start(self, timeout=90):
+    def start(self, timeout=90, wait=True):
         self._supervisord = subprocess.Popen(  # pylint: disable=consider-using-with
             [_bin("supervisord"), "-c", self.supervisord_conf],
             stdin=subprocess.DEVNULL,
@@ -154,7 +159,8 @@ stdout_logfile={self.root}/logs/salt-master.out
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self.wait_running(None, timeout)
+        if wait:
+            self.wait_running(None, timeout)
         return self
 
     def master_pid(self):

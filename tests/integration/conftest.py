@@ -56,39 +56,103 @@ def salt_call_cli(minion):
     return minion.salt_call_cli()
 
 
-@pytest.fixture(scope="session")
-def host_root(tmp_path_factory):
-    """Where master host 1's salt-master lives (rebuilt for every test that uses it)."""
-    return tmp_path_factory.getbasetemp() / "host1"
+HOSTS = (1, 2, 3)
 
 
 @pytest.fixture(scope="session")
-def host_minion(master, host_root):
-    """The salt-minion of master host 1, whose salt-master is the supervised one."""
-    factory = master.salt_minion_daemon(
-        "host1-minion",
-        overrides={
-            "master_plugin": {"master_config": str(host_root / "etc" / "salt" / "master")},
-        },
+def host_roots(tmp_path_factory):
+    """Where each master host's salt-master lives (rebuilt by every test that uses it)."""
+    return {n: tmp_path_factory.getbasetemp() / f"host{n}" for n in HOSTS}
+
+
+@pytest.fixture(scope="session")
+def host_minions(master, host_roots):
+    """
+    The salt-minions of master hosts 1..3 (``host<n>-minion``), each configured to work on the
+    salt-master under ``host_roots[n]``, and ``web1-minion``, a minion on a host with no
+    salt-master.
+    """
+    factories = {}
+    for n in HOSTS:
+        factories[n] = master.salt_minion_daemon(
+            f"host{n}-minion",
+            overrides={
+                "master_plugin": {
+                    "master_config": str(host_roots[n] / "etc" / "salt" / "master")
+                },
+            },
+        )
+    factories["web"] = master.salt_minion_daemon(
+        "web1-minion",
+        overrides={"master_plugin": {"master_config": str(host_roots[1] / "no-such-master")}},
     )
-    with factory.started():
-        yield factory
+    started = []
+    try:
+        for factory in factories.values():
+            factory.start()
+            started.append(factory)
+        yield factories
+    finally:
+        for factory in started:
+            factory.terminate()
+
+
+@pytest.fixture(scope="session")
+def host_minion(host_minions):
+    return host_minions[1]
+
+
+def _reset_raas(raas, wheels):
+    raas.add_plugin("current", wheels["current"])
+    raas.add_plugin("rollback", wheels["rollback"])
+    with raas.lock:
+        raas.calls.clear()
+        raas.plugin_status.clear()
 
 
 @pytest.fixture
-def supervised(host_root, session_raas, wheels, host_minion):
+def supervised(host_roots, session_raas, wheels, host_minion):
     """
     Master host 1: a real salt-master under a real supervisord, running plugin 8.16.0.24,
     with a fresh history and RaaS record.
     """
-    session_raas.add_plugin("current", wheels["current"])
-    session_raas.add_plugin("rollback", wheels["rollback"])
-    with session_raas.lock:
-        session_raas.calls.clear()
-        session_raas.plugin_status.clear()
-    host = SupervisedMaster(host_root, session_raas.url, wheels["rollback"]).build()
+    _reset_raas(session_raas, wheels)
+    host = SupervisedMaster(host_roots[1], session_raas.url, wheels["rollback"]).build()
     try:
         host.start()
         yield host
     finally:
         host.remove()
+
+
+@pytest.fixture
+def make_fleet(host_roots, session_raas, wheels, host_minions):
+    """
+    ``make_fleet(**per_host)``: master hosts 1..3, each a real salt-master under supervisord
+    running plugin 8.16.0.24 (master ids ``master1``..``master3``); ``per_host[n]`` gives host n
+    other ``master_plugin:`` options (``restart``, ``restart_command``, ...).
+    """
+    hosts = []
+
+    def make(**per_host):
+        _reset_raas(session_raas, wheels)
+        for n in HOSTS:
+            options = dict(per_host.get(f"host{n}", {}))
+            restart = options.pop("restart", "supervisord")
+            hosts.append(
+                SupervisedMaster(
+                    host_roots[n], session_raas.url, wheels["rollback"], master_id=f"master{n}",
+                    restart=restart, options=options,
+                ).build()
+            )
+        for host in hosts:
+            host.start(wait=False)
+        for host in hosts:
+            host.wait_running("8.16.0.24", timeout=90)
+        return {f"host{n}-minion": host for n, host in zip(HOSTS, hosts)}
+
+    try:
+        yield make
+    finally:
+        for host in hosts:
+            host.remove()
