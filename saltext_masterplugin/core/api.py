@@ -4,6 +4,7 @@ The operations on one salt-master host, in plain Python.
 :class:`MasterHost` is built from the salt-master's opts (its own configuration: ``sseapi_*``,
 ``cachedir``, ``master_plugin:``) and is what the execution module and the runner call.
 """
+import dataclasses
 import logging
 import os
 
@@ -61,6 +62,19 @@ class MasterHost:
         )
         self.history = History(self.settings.cache_dir)
         self.pidfile = hostfacts.pidfile_of(master_opts)
+
+    def describe(self, master_config=None):
+        """The effective settings, for people and templates (no secret in it)."""
+        settings = dataclasses.asdict(self.settings)
+        settings.update(settings.pop("restart_options"))
+        return {
+            "master_config": master_config,
+            "master_id": self.master_id,
+            "sseapi_server": self.opts.get("sseapi_server"),
+            "sseapi_username": self.opts.get("sseapi_username"),
+            "pidfile": self.pidfile,
+            "master_plugin": settings,
+        }
 
     def raas(self):
         """A new :class:`RaasClient` for this master's RaaS (use it as a context manager)."""

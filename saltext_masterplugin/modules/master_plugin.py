@@ -98,6 +98,24 @@ def _host():
     return MasterHost(load_master_opts(path), overrides)
 
 
+def settings():
+    """
+    Show the effective configuration this module works with: the salt-master's configuration
+    file, the RaaS server and user (never the password), and every ``master_plugin:`` option
+    with its resolved value.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' master_plugin.settings
+    """
+    options = _options()
+    path = options.get("master_config") or DEFAULT_MASTER_CONFIG
+    host = _host()
+    return host.describe(path)
+
+
 def versions():
     """
     List the plugin versions RaaS offers (``current``, ``rollback``, ...), each with

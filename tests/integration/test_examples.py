@@ -63,3 +63,35 @@ def test_orchestration_canary(master, host_minion, supervised):
     assert ret.returncode == 0, ret
     supervised.wait_running("8.18.3.6", timeout=60)
     assert imported_version(supervised.python) == "8.18.3.6"
+
+
+def test_orchestrated_rollout_over_three_masters(master, make_fleet, session_raas):
+    """canary first, then the rest; supervisord settings come from each master's own config."""
+    fleet = make_fleet()
+    pillar = {"canary": "host1-minion", "targets": "host*-minion",
+              "sls": "master_plugin.update_supervisord"}
+    ret = master.salt_run_cli(timeout=600).run(
+        "state.orchestrate", "orch.master_plugin_rollout", f"pillar={json.dumps(pillar)}"
+    )
+    assert ret.returncode == 0, ret
+    for host in fleet.values():
+        assert host.wait_running("8.18.3.6", timeout=60)["version"] == "8.18.3.6"
+        assert imported_version(host.python) == "8.18.3.6"
+    canary_calls = [c for c in session_raas.calls_of("set_plugin_status") if c["args"][0] == "master1"]
+    rest_calls = [c for c in session_raas.calls_of("set_plugin_status") if c["args"][0] != "master1"]
+    assert canary_calls and rest_calls
+    first_rest = session_raas.calls.index(rest_calls[0])
+    assert all(session_raas.calls.index(c) < first_rest for c in canary_calls)
+
+
+def test_orchestrated_rollout_stops_after_a_failed_canary(master, make_fleet, session_raas):
+    fleet = make_fleet(host1={"supervisord_conf": "/nonexistent/supervisord.conf"})
+    pillar = {"canary": "host1-minion", "targets": "host*-minion",
+              "sls": "master_plugin.update_supervisord"}
+    ret = master.salt_run_cli(timeout=600).run(
+        "state.orchestrate", "orch.master_plugin_rollout", f"pillar={json.dumps(pillar)}"
+    )
+    assert ret.returncode != 0
+    assert fleet["host2-minion"].running()["version"] == "8.16.0.24"
+    assert imported_version(fleet["host2-minion"].python) == "8.16.0.24"
+    assert not [c for c in session_raas.calls_of("set_plugin_status") if c["args"][0] != "master1"]
