@@ -5,7 +5,7 @@ BASETEMP ?= /tmp/smp-tests
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test unit functional integration env clean
+.PHONY: test unit functional integration demo env clean
 
 $(STAMP): setup.py requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ functional: $(STAMP)
 
 integration: $(STAMP)
 	$(PY) -m pytest --basetemp=$(BASETEMP) tests/integration
+
+demo: $(STAMP)
+	$(PY) -m saltext_masterplugin.testing.demo
 
 clean:
 	rm -rf $(VENV) $(BASETEMP) build *.egg-info

@@ -173,7 +173,7 @@ class MasterHost:
         return status_model.prerequisites(
             facts["salt"],
             facts["installed"],
-            facts["user"] == "root",
+            facts["user"] == "root" or not self.settings.require_root,
             facts["user"],
             self.settings.min_salt_version,
             self.settings.min_plugin_version,

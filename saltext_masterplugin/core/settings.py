@@ -33,6 +33,7 @@ PLUGIN_OPTION_DEFAULTS = {
     "python": None,  # the interpreter that runs Salt
     "min_salt_version": DEFAULT_MIN_SALT_VERSION,
     "min_plugin_version": DEFAULT_MIN_PLUGIN_VERSION,
+    "require_root": True,  # automated updates need a salt-master running as root
     # How salt-master is restarted after an install (see core/restart.py).
     "restart": "service",
     "service_name": "salt-master",
@@ -95,6 +96,7 @@ class PluginSettings:
     python: str
     min_salt_version: str
     min_plugin_version: str
+    require_root: bool = True
     restart: str = "service"
     restart_options: dict = dataclasses.field(default_factory=dict)
 
@@ -173,6 +175,7 @@ def plugin_settings(master_opts, overrides=None):
             f"not {merged['restart_detach']!r}"
         )
     return PluginSettings(
+        require_root=_as_bool(merged["require_root"], "master_plugin:require_root"),
         restart=merged["restart"],
         restart_options={key: merged[key] for key in RESTART_KEYS},
         name=merged["name"],

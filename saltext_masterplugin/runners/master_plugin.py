@@ -124,9 +124,16 @@ def status(tgt=None, tgt_type="glob", timeout=60):
     if tgt is None:
         row = MasterHost(__opts__).status()
         masters = {__opts__["id"]: fleet.row_of(row)}
-        return {"masters": masters, "counts": fleet.counts_of(masters), "not_masters": {},
-                "no_answer": []}
-    return fleet.fleet_status(_SaltIO(__opts__, None), tgt, tgt_type, timeout)
+        report = {"masters": masters, "counts": fleet.counts_of(masters), "not_masters": {},
+                  "no_answer": []}
+    else:
+        report = fleet.fleet_status(_SaltIO(__opts__, None), tgt, tgt_type, timeout)
+    return _output(report)
+
+
+def _output(report):
+    """Let salt-run show the report with this extension's outputter (``--out`` overrides it)."""
+    return {"data": report, "outputter": "master_plugin"}
 
 
 def update(
@@ -206,14 +213,16 @@ def update(
         )
     if report["result"] is False:
         report["retcode"] = 1
-    return report
+    return _output(report)
 
 
 def _update_local(version, test, jid):
     """Update the master this runner runs on, from the runner's own process."""
     host = MasterHost(__opts__)
     if test:
-        return {"test": True, "masters": {__opts__["id"]: host.status()}, "result": None}
+        row = fleet.row_of(host.status())
+        return _output({"test": True, "masters": {__opts__["id"]: row},
+                        "counts": fleet.counts_of({__opts__["id"]: row}), "result": None})
     functions = salt.loader.minion_mods(__opts__)
     restarter = Restarter(
         host.settings.restart,
@@ -222,10 +231,11 @@ def _update_local(version, test, jid):
         host.pidfile,
     )
     ret = Update(host, jid, restarter).run(version)
-    report = {"masters": {__opts__["id"]: ret}, "result": ret["result"]}
+    entry = dict(ret, outcome="updated" if ret["result"] else "failed", rolled_back=False)
+    report = {"masters": {__opts__["id"]: entry}, "summary": {}, "result": ret["result"]}
     if not ret["result"]:
         report["retcode"] = 1
-    return report
+    return _output(report)
 
 
 def download(version=None, dest=None):

@@ -9,6 +9,7 @@ its own Python environment with a sample plugin installed, loading the plugin's 
   what the real master runs, not what is on disk.
 * ``master_plugin:`` in its configuration says ``restart: supervisord`` with this supervisor.
 """
+import getpass
 import json
 import os
 import shutil
@@ -85,7 +86,7 @@ class SupervisedMaster:
         config = {
             "id": self.master_id,
             "root_dir": self.root,
-            "user": "root",
+            "user": getpass.getuser(),
             "interface": "127.0.0.1",
             "publish_port": free_port(),
             "ret_port": free_port(),
@@ -103,6 +104,7 @@ class SupervisedMaster:
                 "supervisord_conf": self.supervisord_conf,
                 "supervisorctl": _bin("supervisorctl"),
                 "restart_timeout": 60,
+                "require_root": os.geteuid() == 0,
                 **self.options,
             },
         }
