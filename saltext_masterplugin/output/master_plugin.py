@@ -90,6 +90,8 @@ def _update(data):
 def output(data, **kwargs):  # pylint: disable=unused-argument
     if not isinstance(data, dict):
         return str(data)
+    if set(data) == {"suffix", "event"} and isinstance(data["event"], dict):
+        return str(data["event"].get("message", data["event"]))  # a progress line
     if "summary" in data or "plan" in data or "test" in data:
         return "\n".join(_update(data))
     if "counts" in data:

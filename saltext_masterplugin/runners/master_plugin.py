@@ -58,6 +58,18 @@ class _SaltIO:
         self.jid_event = jid_event
         self._bus = None
 
+    def close(self):
+        if self._bus is not None:
+            self._bus.destroy()
+            self._bus = None
+        self.client.destroy()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def expected(self, tgt, tgt_type):
         found = salt.utils.minions.CkMinions(self.opts).check_minions(tgt, tgt_type)
         return found.get("minions", [])
@@ -70,7 +82,8 @@ class _SaltIO:
     def progress(self, message, tag, data):
         log.info("%s", message)
         if self.jid_event is not None:
-            self.jid_event.fire_event({"message": message}, "progress")
+            # salt-run prints progress events through the outputter they name: one line each.
+            self.jid_event.fire_event({"message": message, "outputter": "master_plugin"}, "progress")
         try:
             if self._bus is None:
                 self._bus = salt.utils.event.get_master_event(
@@ -127,7 +140,8 @@ def status(tgt=None, tgt_type="glob", timeout=60):
         report = {"masters": masters, "counts": fleet.counts_of(masters), "not_masters": {},
                   "no_answer": []}
     else:
-        report = fleet.fleet_status(_SaltIO(__opts__, None), tgt, tgt_type, timeout)
+        with _SaltIO(__opts__, None) as io:
+            report = fleet.fleet_status(io, tgt, tgt_type, timeout)
     return _output(report)
 
 
@@ -204,9 +218,9 @@ def update(
         timeout=0,
         purpose=f"salt-run master_plugin.update jid {jid} by {getpass.getuser()}",
     )
-    with lock:
+    with lock, _SaltIO(__opts__, globals().get("__jid_event__")) as io:
         report = fleet.run(
-            _SaltIO(__opts__, globals().get("__jid_event__")),
+            io,
             tgt, tgt_type, jid, version=version, batch=batch, canary=canary,
             max_failures=max_failures, health_timeout=health_timeout, rollback=rollback,
             test=test, timeout=timeout,

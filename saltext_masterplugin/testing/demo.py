@@ -39,6 +39,14 @@ def _bin(name):
     return os.path.join(os.path.dirname(sys.executable), name)
 
 
+def _shown(arg):
+    """``tgt=host*`` as an administrator types it: ``tgt='host*'``."""
+    key, sep, value = arg.partition("=")
+    if sep and shlex.quote(value) != value:
+        return f"{key}={shlex.quote(value)}"
+    return shlex.quote(arg)
+
+
 def say(text=""):
     print(text, flush=True)
 
@@ -146,7 +154,7 @@ class Demo:
     def run(self, *args, check=True):
         argv = [_bin(args[0]), "-c", self.conf, *args[1:]]
         say()
-        say("$ " + " ".join([args[0], "-c", self.conf] + [shlex.quote(a) for a in args[1:]]))
+        say("$ " + " ".join([args[0], "-c", self.conf] + [_shown(a) for a in args[1:]]))
         proc = subprocess.run(argv, text=True, check=False)
         if check and proc.returncode:
             raise RuntimeError(f"{args[0]} exited with {proc.returncode}")
@@ -201,6 +209,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     demo = Demo(args.hosts, args.keep)
     started = time.monotonic()
+    say(f"Sandbox: {demo.root}")
     try:
         demo.start_raas()
         demo.start_manager()
