@@ -151,7 +151,7 @@ class MasterHost:
         proc = hostfacts.master_process(self.pidfile)
         previous = None
         if plugin:
-            record = self.history.last(to=plugin["version"])
+            record = self.history.last_change(to=plugin["version"])
             previous = record.get("from") if record else None
             if previous is None and raas_row and raas_row.get("plugin_version"):
                 previous = str(raas_row["plugin_version"]).lstrip("v")
@@ -203,10 +203,21 @@ class MasterHost:
             status, reasons = status_model.evaluate(
                 facts["installed"], by_key.get("current"), raas_error
             )
+            settled = (
+                facts["installed"] == by_key.get("current") and facts["running"] == facts["installed"]
+            )
             if status != status_model.CANNOT_UPDATE_DISCONNECTED:
-                if facts["restart_reason"] and facts["process"] is not None:
+                if facts["installed"] and not env.get("importable"):
+                    status, reasons = status_model.NEEDS_UPDATE, [
+                        f"installed plugin {facts['installed']} does not import "
+                        f"({env.get('import_error')}); update to reinstall it"
+                    ]
+                elif facts["restart_reason"] and facts["process"] is not None:
                     status, reasons = status_model.RESTARTING, [facts["restart_reason"]]
-                elif last and last.get("plugin_status") == status_model.UPGRADE_FAILED:
+                elif (
+                    last and last.get("plugin_status") == status_model.UPGRADE_FAILED
+                    and not settled
+                ):
                     status = status_model.UPGRADE_FAILED
                     reasons = [f"the last update (jid {last.get('jid')}) failed"] + list(
                         last.get("messages") or []

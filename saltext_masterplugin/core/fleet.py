@@ -14,6 +14,8 @@ what the answers mean.
 import logging
 import time
 
+from salt.exceptions import SaltInvocationError
+
 from saltext_masterplugin.core import rollout
 from saltext_masterplugin.core import status as S
 
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # How often the health gate asks the restarted masters for their status.
 HEALTH_POLL_INTERVAL = 2
+# A restarted master in one of these states has not proved itself (a pinned older version
+# legitimately reads needs_update).
+UNHEALTHY = (S.RESTARTING, S.UPGRADE_FAILED, S.UPGRADING)
 SUMMARY_KEYS = ("updated", "failed", "restart_pending", "skipped", "blocked", "not_attempted")
 
 
@@ -46,6 +51,8 @@ def collect_status(io, tgt, tgt_type, timeout):
     ``cannot_update_disconnected``.
     """
     expected = set(io.expected(tgt, tgt_type))
+    if not expected:
+        raise SaltInvocationError(f"tgt={tgt!r} (tgt_type={tgt_type}) matches no minion")
     answers = io.publish(tgt, tgt_type, "master_plugin.status", {}, timeout)
     masters, not_masters, no_answer = {}, {}, []
     for minion in sorted(expected | set(answers)):
@@ -208,7 +215,8 @@ class Rollout:
                     row
                     and row["master_pid"]
                     and row["running_version"] == want
-                    and row["plugin_status"] == S.UP_TO_DATE
+                    and row["plugin_status"] not in UNHEALTHY
+                    and not row["plugin_status"].startswith("cannot_update")
                     and self.restarted(row["master_pid"], *waiting[minion])
                 ):
                     self.results[minion]["outcome"] = "updated"

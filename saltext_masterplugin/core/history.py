@@ -57,6 +57,13 @@ class History:
                 result.append(record)
         return result
 
+    def last_change(self, to):
+        """The newest successful record that changed the plugin to ``to`` (from another one)."""
+        for record in reversed(self.records()):
+            if record.get("to") == to and record.get("from") not in (None, to) and record.get("result"):
+                return record
+        return None
+
     def last(self, **match):
         """The newest record whose fields equal ``match``, or ``None``."""
         for record in reversed(self.records()):

@@ -8,9 +8,14 @@ The installed version is read back afterwards; anything else than the wanted ver
 failed install.  A failed install is repaired: the previous version is reinstalled from the cache
 when pip left something else behind, so the master always keeps an importable plugin.
 """
+import glob
 import logging
+import os
+import shutil
 import subprocess
 import sys
+
+from packaging.utils import canonicalize_name
 
 from saltext_masterplugin.core import pyenv
 from saltext_masterplugin.core.errors import MasterPluginError
@@ -73,6 +78,19 @@ def run_pip(argv):
     return output
 
 
+def remove_stale_dist_info(target, project, version):
+    """
+    pip's ``--target --upgrade`` replaces the package folder but keeps the old version's
+    ``.dist-info`` beside the new one; remove it so only one version is visible.
+    """
+    wanted = canonicalize_name(project)
+    for path in glob.glob(os.path.join(glob.escape(target), "*.dist-info")):
+        name, _, rest = os.path.basename(path)[: -len(".dist-info")].partition("-")
+        if canonicalize_name(name) == wanted and rest != version:
+            log.info("Removing stale %s", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def install(
     python, project, wheel_path, version, find_links, target=None, reinstall=False, has_pip=True
 ):
@@ -82,6 +100,8 @@ def install(
     Returns the probe of the environment afterwards.  Raises :class:`InstallError`.
     """
     output = run_pip(pip_command(python, wheel_path, find_links, target, reinstall, has_pip))
+    if target:
+        remove_stale_dist_info(target, project, version)
     facts = pyenv.probe(python, project)
     got = (facts.get("plugin") or {}).get("version")
     if got != version:

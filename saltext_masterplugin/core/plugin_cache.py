@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion
 from packaging.version import Version
 
 from saltext_masterplugin.core.errors import DownloadError
+from saltext_masterplugin.core.errors import InvalidWheelError
 from saltext_masterplugin.core.errors import PluginCacheError
 from saltext_masterplugin.core.errors import RaasError
 from saltext_masterplugin.core.files import CHUNK
@@ -103,7 +104,7 @@ class PluginCache:
             return False
         try:
             digest, size = sha256_file(self.path(filename))
-        except OSError:
+        except (OSError, InvalidWheelError):
             return False
         return size == entry.get("size") and hmac.compare_digest(digest, str(entry.get("sha256")))
 
@@ -196,6 +197,13 @@ class PluginCache:
                 )
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
+        except OSError as err:
+            _unlink(tmp)
+            raise PluginCacheError(
+                f"writing {offer.filename} into {self.directory} failed: {err.strerror}; "
+                "free space or fix the folder's permissions, then sync again (the cached copy "
+                "was not replaced)"
+            ) from err
         except BaseException:
             try:
                 os.unlink(tmp)
@@ -259,6 +267,13 @@ class PluginCache:
                 "the cached copy was not replaced"
             )
         return digest.hexdigest(), size
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _version_key(version):

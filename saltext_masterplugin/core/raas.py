@@ -16,10 +16,14 @@ never reach a log line, an exception or returned data.
 """
 import json
 import logging
+import re
 import urllib.parse
 
 import requests
 import requests.adapters
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from saltext_masterplugin.core.errors import RaasAuthError
@@ -44,6 +48,7 @@ READ_ONLY_PREFIXES = ("get_", "list_")
 # How much of an unexpected answer to quote in an error message.
 QUOTE_LIMIT = 200
 
+JWT_RE = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
 XSRF_COOKIE = "_xsrf"
 XSRF_HEADER = "X-Xsrftoken"
 XSRF_MISSING_HEADER = "X-XSRFToken-Missing"
@@ -69,6 +74,16 @@ def _session(idempotent_methods):
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def _timed_out(err):
+    """True when ``err`` (maybe after urllib3's retries) is a read or connect timeout."""
+    if isinstance(err, requests.exceptions.Timeout):
+        return True
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    if isinstance(reason, NewConnectionError):  # (a subclass of ConnectTimeoutError)
+        return False
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
 
 
 def _quote(resp):
@@ -106,6 +121,8 @@ def read_jwt_file(path):
         except ValueError as err:
             raise RaasAuthError(f"the plugin's JWT file {path} is not valid JSON") from err
         text = str(data.get("jwt") or data.get("token") or "")
+    if text and not JWT_RE.match(text):
+        raise RaasAuthError(f"the plugin's JWT file {path} does not hold a well-formed token")
     return text or None
 
 
@@ -161,16 +178,16 @@ class RaasClient:
                 f"TLS verification of {self.settings.server} failed; install the server's CA "
                 "(sseapi_ssl_ca) or, on a lab system only, set sseapi_ssl_validate_cert: False"
             ) from err
-        except requests.exceptions.Timeout as err:
+        except requests.exceptions.RequestException as err:
+            if not _timed_out(err):
+                raise RaasConnectionError(
+                    f"cannot reach RaaS at {self.settings.server}: {type(err).__name__} on "
+                    f"{method} {urllib.parse.urlsplit(url).path}"
+                ) from err
             raise RaasConnectionError(
                 f"RaaS at {self.settings.server} did not answer {method} "
                 f"{urllib.parse.urlsplit(url).path} within {self.settings.timeout} s "
                 "(sseapi_timeout)"
-            ) from err
-        except requests.exceptions.RequestException as err:
-            raise RaasConnectionError(
-                f"cannot reach RaaS at {self.settings.server}: {type(err).__name__} on "
-                f"{method} {urllib.parse.urlsplit(url).path}"
             ) from err
         log.debug("RaaS %s %s -> %s", method, urllib.parse.urlsplit(url).path, resp.status_code)
         self._note_instance(resp)

@@ -193,14 +193,23 @@ class Restarter:
         if self.must_detach(pid_before):
             argv = self._detached_argv()
             log.info("Restarting salt-master detached: %s", " ".join(argv))
-            subprocess.Popen(  # pylint: disable=consider-using-with
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
+            try:
+                subprocess.Popen(  # pylint: disable=consider-using-with
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as err:
+                return outcome(
+                    self.method,
+                    required=True,
+                    how=self.manual_how(),
+                    pid_before=pid_before,
+                    message=f"restart salt-master by hand: {argv[0]} could not be started ({err})",
+                )
             return outcome(
                 self.method,
                 detached=True,
@@ -210,7 +219,18 @@ class Restarter:
                     f"started detached ({' '.join(argv)})"
                 ),
             )
-        error = self._restart_attached()
+        try:
+            error = self._restart_attached()
+        except Exception as err:  # pylint: disable=broad-except
+            error = f"the restart raised {type(err).__name__}: {err}"
+        if error and hostfacts.master_process(self.pidfile) is None:
+            return outcome(
+                self.method,
+                failed=True,
+                how=self.manual_how(),
+                pid_before=pid_before,
+                message=f"the restart failed and salt-master is not running: {error}",
+            )
         if error:
             return outcome(
                 self.method,

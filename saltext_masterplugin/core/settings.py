@@ -6,10 +6,17 @@ already has them, usually in ``/etc/salt/master.d/raas.conf``); this extension's
 under one ``master_plugin:`` mapping.  Nothing here does I/O.
 """
 import dataclasses
+import logging
 import os
 import sys
+import urllib.parse
+
+from packaging.version import InvalidVersion
+from packaging.version import Version
 
 from saltext_masterplugin.core.errors import MasterPluginError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PLUGIN_NAME = "SSEAPE"
 DEFAULT_DOWNLOAD_PATH = "/static/master_plugins/{filename}"
@@ -52,6 +59,16 @@ RESTART_KEYS = (
     "restart_timeout",
     "restart_detach",
 )
+
+
+def redact_url(url, drop=False):
+    """``url`` with any ``user:password@`` replaced by ``***@`` (or removed with ``drop``)."""
+    parts = urllib.parse.urlsplit(str(url))
+    if "@" not in parts.netloc:
+        return str(url)
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = host if drop else f"***@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _as_bool(value, key):
@@ -115,7 +132,18 @@ def raas_settings(master_opts):
         )
     server = server.rstrip("/")
     if not server.startswith(("http://", "https://")):
-        raise MasterPluginError(f"sseapi_server must start with http:// or https://, not {server!r}")
+        raise MasterPluginError(
+            f"sseapi_server must start with http:// or https://, not {redact_url(server)!r}"
+        )
+    if "@" in urllib.parse.urlsplit(server).netloc:
+        # RaaS authenticates by JWT, never by credentials in the URL; dropping them here keeps
+        # them out of every URL we build, log, record or return.
+        log.warning(
+            "Ignoring the credentials in sseapi_server %s; use sseapi_username and "
+            "sseapi_password",
+            redact_url(server),
+        )
+        server = redact_url(server, drop=True)
     verify = _as_bool(master_opts.get("sseapi_ssl_validate_cert", True), "sseapi_ssl_validate_cert")
     if verify and master_opts.get("sseapi_ssl_ca"):
         verify = master_opts["sseapi_ssl_ca"]
@@ -163,6 +191,13 @@ def plugin_settings(master_opts, overrides=None):
             raise MasterPluginError(
                 f"master_plugin:{key} must be a quoted string, not {merged[key]!r}"
             )
+    for key in ("min_salt_version", "min_plugin_version"):
+        try:
+            Version(merged[key])
+        except InvalidVersion as err:
+            raise MasterPluginError(
+                f"master_plugin:{key} {merged[key]!r} is not a version"
+            ) from err
     if merged["restart"] not in RESTART_METHODS:
         raise MasterPluginError(
             f"master_plugin:restart must be one of {', '.join(RESTART_METHODS)}, "

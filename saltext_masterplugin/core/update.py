@@ -18,6 +18,7 @@ Guarantees:
 import logging
 import os
 import shutil
+import tempfile
 import time
 
 from packaging.version import Version
@@ -107,7 +108,9 @@ class Update:
         return path
 
     def _install(self, version, offers, env, reinstall=False):
-        offer = next(o for o in offers if Version(o.version) == Version(version))
+        offer = next((o for o in offers if Version(o.version) == Version(version)), None)
+        if offer is None:
+            raise MasterPluginError(f"no verified wheel of plugin {version} is known")
         return installer.install(
             self.host.settings.python,
             self.host.settings.name,
@@ -196,13 +199,30 @@ class Update:
                 f"refusing to downgrade the plugin from {old} to {new}; pass "
                 "allow_downgrade=True to install an older version on purpose"
             )
-        if old == new and (facts["running"] == new or facts["process"] is None):
+        broken = old is not None and not facts["env"].get("importable")
+        if broken:
+            self.say("Plugin %s is installed but does not import; reinstalling", old)
+        if old == new and not broken and (facts["running"] == new or facts["process"] is None):
             # (A stopped salt-master loads the installed plugin when it starts.)
             self.say("Plugin %s is installed; nothing to do", new)
             return self.result(True, S.UP_TO_DATE, old, new, action=action, record=False)
 
         self.say("Updating plugin %s -> %s (jid %s)", old or "(none)", new, self.jid)
         self.report(S.UPGRADING)
+        try:
+            return self._apply(facts, offers, target, old, new, broken, action)
+        except Exception as err:  # pylint: disable=broad-except
+            # Whatever broke, RaaS and the history must not be left at "upgrading".
+            self.say("The update stopped: %s", err)
+            restored = self.restore(old, offers + [target], facts["env"])
+            self.report(S.UPGRADE_FAILED)
+            self.result(False, S.UPGRADE_FAILED, old, new, action=action)
+            raise MasterPluginError(
+                f"the update to {new} stopped: {err}; "
+                + ("the previous plugin is in place" if restored else "reinstall the plugin by hand")
+            ) from err
+
+    def _apply(self, facts, offers, target, old, new, broken, action):
         wanted = [target] + [o for o in offers if old and o.version == old and o is not target]
         try:
             self.host.cache.sync(wanted, self.client)
@@ -214,10 +234,10 @@ class Update:
             self.say("The previous version could not be cached: %s", err)
         base_env = facts["env"]
 
-        if old != new:
+        if old != new or broken:
             try:
                 downgrade = old is not None and Version(new) < Version(old)
-                env = self._install(new, offers, base_env, reinstall=downgrade)
+                env = self._install(new, offers + [target], base_env, reinstall=downgrade or broken)
             except MasterPluginError as err:
                 self.say("Installing %s failed: %s", target.filename, err)
                 restored = self.restore(old, offers, base_env)
@@ -287,8 +307,8 @@ class Update:
         rollback = [o for o in offers if o.key == "rollback"]
         if rollback and rollback[0].version != old:
             return rollback[0].version
-        record = self.host.history.last(to=old, result=True) if old else None
-        if record and record.get("from"):
+        record = self.host.history.last_change(to=old) if old else None
+        if record:
             return record["from"]
         raise MasterPluginError(
             "there is no previous plugin version to roll back to: RaaS offers no rollback "
@@ -321,7 +341,8 @@ def copy_out(host, client, version, dest):
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise MasterPluginError(f"dest {dest}: folder {folder} does not exist")
-    tmp = target + ".partial"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".whl")
+    os.close(fd)
     try:
         shutil.copyfile(source, tmp)
         digest, size = sha256_file(tmp)

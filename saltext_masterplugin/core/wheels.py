@@ -40,14 +40,6 @@ class Offer:
         return dataclasses.asdict(self)
 
 
-def parse_version(value, what="version"):
-    """A :class:`packaging.version.Version`, or :class:`InvalidWheelError` naming ``what``."""
-    try:
-        return Version(str(value))
-    except InvalidVersion as err:
-        raise InvalidWheelError(f"{what} {value!r} is not a valid version") from err
-
-
 def wheel_version(filename, project):
     """
     Check that ``filename`` is a bare wheel filename of ``project`` and return its version string.

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import threading
 import time
 import urllib.parse
@@ -49,6 +50,9 @@ class _Faults:
         self.truncate = 0
         self.corrupt = 0
         self.expire_before = []  # path prefixes: expire every JWT before the next such request
+        self.forget_xsrf_before = []  # path prefixes: forget every XSRF token before the next
+        self.raw = []  # [remaining, path_prefix, status, body, content_type]
+        self.throttle = 0  # download bytes per second (0: as fast as possible)
 
 
 class RaasDouble:
@@ -57,7 +61,7 @@ class RaasDouble:
     :param xsrf: whether XSRF protection is on.
     """
 
-    def __init__(self, host="127.0.0.1", port=0, users=None, xsrf=True):
+    def __init__(self, host="127.0.0.1", port=0, users=None, xsrf=True, tls_cert=None):
         self.users = dict(users or {"root": "salt"})
         self.xsrf = xsrf
         self.lock = threading.RLock()
@@ -76,6 +80,11 @@ class RaasDouble:
         self.riq = 0
         self._server = http.server.ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
+        self.tls = bool(tls_cert)
+        if tls_cert:  # (certfile, keyfile): serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls_cert)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -83,7 +92,7 @@ class RaasDouble:
     @property
     def url(self):
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self):
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -180,10 +189,25 @@ class RaasDouble:
         with self.lock:
             self.jwts.clear()
 
+    def answer_raw_next(self, body, status=200, content_type="text/html", count=1, path_prefix=""):
+        """Answer the next ``count`` requests under ``path_prefix`` with ``body`` as it is."""
+        with self.lock:
+            self.faults.raw.append([count, path_prefix, status, body, content_type])
+
+    def throttle_downloads(self, bytes_per_second):
+        """Send downloads at about ``bytes_per_second`` (0 to stop throttling)."""
+        with self.lock:
+            self.faults.throttle = bytes_per_second
+
     def expire_jwts_before(self, path_prefix):
         """Expire every JWT just before the next request under ``path_prefix`` (mid-run expiry)."""
         with self.lock:
             self.faults.expire_before.append(path_prefix)
+
+    def forget_xsrf_before(self, path_prefix):
+        """Forget every XSRF token just before the next request under ``path_prefix``."""
+        with self.lock:
+            self.faults.forget_xsrf_before.append(path_prefix)
 
     def issue_jwt(self, username="root"):
         """A JWT issued out of band (the plugin's key-authentication token)."""
@@ -210,11 +234,23 @@ class RaasDouble:
                 if path.startswith(prefix):
                     self.faults.expire_before.remove(prefix)
                     self.jwts.clear()
+            for prefix in list(self.faults.forget_xsrf_before):
+                if path.startswith(prefix):
+                    self.faults.forget_xsrf_before.remove(prefix)
+                    self.xsrf_tokens.clear()
             for entry in self.faults.drop:
                 if entry[0] > 0 and path.startswith(entry[1]):
                     entry[0] -= 1
                     drop = True
                     break
+            raw = None
+            for entry in self.faults.raw:
+                if entry[0] > 0 and path.startswith(entry[1]):
+                    entry[0] -= 1
+                    raw = entry[2:]
+                    break
+            if raw:
+                return delay, None, raw
             if not drop:
                 for entry in self.faults.fail:
                     if entry[1] > 0 and path.startswith(entry[2]):
@@ -372,6 +408,11 @@ class RaasDouble:
                         double.requests.append((self.command, self.path, "dropped"))
                     self.close_connection = True
                     return True
+                if isinstance(fail, list):  # a raw answer
+                    status, body, content_type = fail
+                    self._send(status, body.encode() if isinstance(body, str) else body,
+                               content_type=content_type)
+                    return True
                 if fail:
                     self._send(fail, {"errors": [{"title": "Server error", "message": "fault"}]})
                     return True
@@ -463,7 +504,27 @@ class RaasDouble:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if double.faults.throttle:
+                    self._send_throttled(data, double.faults.throttle)
+                    return
                 self._send(200, data, content_type="application/octet-stream")
+
+            def _send_throttled(self, data, rate):
+                with double.lock:
+                    double.requests.append((self.command, self.path, 200))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("RaaS-Instance-ID", double.instance_id)
+                self.end_headers()
+                chunk = max(1, rate // 20)
+                try:
+                    for start in range(0, len(data), chunk):
+                        self.wfile.write(data[start : start + chunk])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
             def do_POST(self):  # noqa: N802
                 body = self._body()
