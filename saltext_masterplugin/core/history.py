@@ -58,9 +58,15 @@ class History:
         return result
 
     def last_change(self, to):
-        """The newest successful record that changed the plugin to ``to`` (from another one)."""
+        """
+        The newest record that installed ``to`` over another version (restarted or not yet).
+        """
         for record in reversed(self.records()):
-            if record.get("to") == to and record.get("from") not in (None, to) and record.get("result"):
+            if (
+                record.get("to") == to
+                and record.get("from") not in (None, to)
+                and record.get("plugin_status") in ("up_to_date", "restarting")
+            ):
                 return record
         return None
 

@@ -109,3 +109,14 @@ def test_plugin_settings_overrides_win(tmp_path):
 def test_plugin_settings_errors(options, words):
     with pytest.raises(MasterPluginError, match=words):
         plugin_settings({"master_plugin": options})
+
+
+def test_credentials_in_sseapi_server_are_dropped(caplog):
+    settings = raas_settings({"sseapi_server": "https://admin:hunter2@raas.example/"})
+    assert settings.server == "https://raas.example"
+    assert "hunter2" not in caplog.text and "***@raas.example" in caplog.text
+
+
+def test_bad_minimum_versions_are_refused():
+    with pytest.raises(MasterPluginError, match="min_salt_version 'latest' is not a version"):
+        plugin_settings({"master_plugin": {"min_salt_version": "latest"}})

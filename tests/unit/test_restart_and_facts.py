@@ -167,3 +167,38 @@ def test_pip_command_lines():
     assert "--force-reinstall" in onedir and "--no-deps" in onedir
     no_pip = pip_command("/venv/bin/python", "/c/w.whl", "/c", has_pip=False)
     assert no_pip[:5] == [sys.executable, "-m", "pip", "--python", "/venv/bin/python"]
+
+
+def test_a_failed_restart_with_no_master_left_is_a_failure(tmp_path):
+    def broken_restart(name):
+        raise RuntimeError("systemd says no")
+
+    out = restarter(
+        "service", {"service.available": lambda name: True, "service.restart": broken_restart},
+        pidfile=str(tmp_path / "gone.pid"),
+    ).restart(time.time())
+    assert out["failed"] is True
+    assert "salt-master is not running" in out["message"] and "systemd says no" in out["message"]
+
+
+def test_history_last_change_ignores_reinstalls(tmp_path):
+    history = History(tmp_path)
+    history.append({"jid": "1" * 20, "from": "8.16.0.24", "to": "8.18.3.6", "result": False,
+                    "plugin_status": "restarting"})
+    history.append({"jid": "2" * 20, "from": "8.18.3.6", "to": "8.18.3.6", "result": True,
+                    "plugin_status": "up_to_date"})
+    history.append({"jid": "3" * 20, "from": "8.16.0.24", "to": "8.18.3.6", "result": False,
+                    "plugin_status": "upgrade_failed"})
+    assert history.last_change("8.18.3.6")["jid"] == "1" * 20
+    assert history.last_change("9.0") is None
+
+
+def test_stale_dist_info_is_removed_after_a_target_install(tmp_path):
+    from saltext_masterplugin.core.installer import remove_stale_dist_info  # pylint: disable=import-outside-toplevel
+
+    for name in ("SSEAPE-8.16.0.24.dist-info", "SSEAPE-8.18.3.6.dist-info", "requests-2.0.dist-info"):
+        (tmp_path / name).mkdir()
+    remove_stale_dist_info(str(tmp_path), "SSEAPE", "8.18.3.6")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "SSEAPE-8.18.3.6.dist-info", "requests-2.0.dist-info"
+    ]
