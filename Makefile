@@ -5,7 +5,7 @@ BASETEMP ?= /tmp/smp-tests
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test unit functional integration demo env clean
+.PHONY: test unit functional integration demo bench env clean
 
 $(STAMP): setup.py requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ integration: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m saltext_masterplugin.testing.demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py --json benchmarks/results.json
 
 clean:
 	rm -rf $(VENV) $(BASETEMP) build *.egg-info

@@ -72,12 +72,13 @@ def wheel_filename(version, project=PROJECT):
     return f"{project}-{version}-py3-none-any.whl"
 
 
-def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
+def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag="", payload_size=0):
     """
     Write a sample plugin wheel for ``version`` into ``dest_dir`` and return its path.
 
     ``broken=True`` writes a wheel that downloads and verifies fine but that pip refuses to
-    install (it declares an unsupported ``Wheel-Version``).
+    install (it declares an unsupported ``Wheel-Version``).  ``payload_size`` adds that many
+    random (incompressible) bytes, for benchmarks of large downloads.
     """
     os.makedirs(dest_dir, exist_ok=True)
     dist_info = f"{project}-{version}.dist-info"
@@ -99,6 +100,8 @@ def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
         ).encode(),
         f"{dist_info}/top_level.txt": f"{PACKAGE}\n".encode(),
     }
+    if payload_size:
+        files[f"{PACKAGE}/payload.bin"] = os.urandom(payload_size)
     record_lines = []
     for name, data in files.items():
         digest = _record_hash(data)
@@ -109,7 +112,7 @@ def build_wheel(dest_dir, version, project=PROJECT, broken=False, build_tag=""):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".bin") else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return path
