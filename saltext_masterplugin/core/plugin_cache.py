@@ -205,10 +205,7 @@ class PluginCache:
                 "was not replaced)"
             ) from err
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            _unlink(tmp)
             raise
         manifest = self.manifest()
         manifest[offer.filename] = {
