@@ -8,6 +8,8 @@ JSON, and never fails on a missed target.
 P1  sync of a 50 MB and a 200 MB wheel      vs  curl -o of the same URL (throughput; RSS growth)
 P2  update when already up to date          vs  status
 P3  install of a cached wheel, to verified  vs  bare pip install --no-deps --no-index <wheel>
+P4  runner status over 4, 8, 16 minions      vs  salt -L ... test.ping over the same minions
+P5  runner update over 8 masters, batch 4   vs  the same update on one master (x 2 batches)
 P6  salt-master unavailability of an update vs  a plain supervisorctl restart of the same master
 """
 import argparse
@@ -70,7 +72,7 @@ def master_opts(raas, cachedir, **extra):
     )
 
 
-def p1(work, runs):
+def p1(work, runs, wheels=None):  # pylint: disable=unused-argument
     rows = []
     for size in (50, 200):
         wheel = build_wheel(os.path.join(work, f"p1-{size}"), CURRENT, payload_size=size * MB)
@@ -265,6 +267,67 @@ def _update(host, master_host, load_master_opts, restarter_cls, update_cls):
     assert ret["plugin_status"] == "up_to_date", ret
 
 
+def _timed(argv):
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def p4(work, runs, wheels):
+    from saltext_masterplugin.testing.demo import Demo  # pylint: disable=import-outside-toplevel
+    from saltext_masterplugin.testing.demo import _bin  # pylint: disable=import-outside-toplevel
+
+    rows = []
+    demo = Demo(16, keep=False)
+    try:
+        demo.start_raas()
+        demo.start_manager()
+        demo.start_hosts(running_masters=False)
+        for n in (4, 8, 16):
+            ids = ",".join(f"host{i:02d}" for i in range(1, n + 1))
+            pings, statuses = [], []
+            for _ in range(runs):
+                pings.append(_timed([_bin("salt"), "-c", demo.conf, "-L", ids, "test.ping",
+                                     "--out=quiet"]))
+                statuses.append(_timed([_bin("salt-run"), "-c", demo.conf, "master_plugin.status",
+                                        f"tgt={ids}", "tgt_type=list", "--out=quiet"]))
+            ratio = median(statuses) / median(pings)
+            rows.append({
+                "id": f"P4-{n}", "what": f"runner status over {n} minions",
+                "ours": f"{median(statuses):.2f} s", "baseline": f"test.ping {median(pings):.2f} s",
+                "ratio": ratio, "target": "<= 1.5x (one publish)", "extra": "",
+                "met": ratio <= 1.5,
+            })
+    finally:
+        demo.stop()
+    return rows
+
+
+def p5(work, runs, wheels):
+    from saltext_masterplugin.testing.demo import Demo  # pylint: disable=import-outside-toplevel
+    from saltext_masterplugin.testing.demo import _bin  # pylint: disable=import-outside-toplevel
+
+    demo = Demo(9, keep=False)
+    try:
+        demo.start_raas()
+        demo.start_manager()
+        demo.start_hosts()
+        run = [_bin("salt-run"), "-c", demo.conf, "master_plugin.update", "tgt_type=list",
+               "canary=0", "--out=quiet"]
+        one = _timed(run + ["tgt=host9", "batch=1"])
+        eight = _timed(run + [f"tgt={','.join(f'host{i}' for i in range(1, 9))}", "batch=4"])
+        updated = sum(1 for h in demo.masters if (h.running() or {}).get("version") == CURRENT)
+    finally:
+        demo.stop()
+    ratio = eight / (2 * one)
+    return [{
+        "id": "P5", "what": "runner update over 8 masters, batch 4 (one run)",
+        "ours": f"{eight:.1f} s", "baseline": f"one master {one:.1f} s",
+        "ratio": ratio, "target": "<= 1.3x of 2 x one master",
+        "extra": f"{updated}/9 masters run {CURRENT} afterwards", "met": ratio <= 1.3,
+    }]
+
+
 def table(rows):
     header = ["id", "what", "ours", "baseline", "ratio", "target", "met", "notes"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -279,7 +342,7 @@ def table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", nargs="*", default=["P1", "P2", "P3", "P6"])
+    parser.add_argument("--only", nargs="*", default=["P1", "P2", "P3", "P4", "P5", "P6"])
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="mp-bench-")
@@ -288,13 +351,11 @@ def main(argv=None):
     rows = []
     try:
         for name, func, runs in (("P1", p1, max(3, args.runs // 2)), ("P2", p2, args.runs),
-                                 ("P3", p3, args.runs), ("P6", p6, max(3, args.runs // 2))):
+                                 ("P3", p3, args.runs), ("P4", p4, 3), ("P5", p5, 1),
+                                 ("P6", p6, max(3, args.runs // 2))):
             if name in args.only:
                 print(f"running {name} ...", file=sys.stderr, flush=True)
-                if name == "P1":
-                    rows += func(work, runs)
-                else:
-                    rows += func(work, runs, wheels)
+                rows += func(work, runs, wheels)
     finally:
         subprocess.run(["rm", "-rf", work], check=False)
     machine = f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}"

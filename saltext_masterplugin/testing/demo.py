@@ -104,22 +104,32 @@ class Demo:
         self.spawn([_bin("salt-master"), "-c", self.conf, "-l", "quiet"], "manager.log")
         say(f"manager salt-master on 127.0.0.1:{self.ports[1]}")
 
-    def start_hosts(self):
+    def start_hosts(self, running_masters=True):
+        """
+        Start ``self.hosts`` master hosts: a salt-minion each, with its own salt-master under
+        supervisord -- or, with ``running_masters=False``, all minions pointed at one stopped
+        salt-master's configuration (enough for ``status`` at scale).
+        """
+        wheel = build_wheel(os.path.join(self.root, "wheels"), ROLLBACK)
+        shared = None
         for n in range(1, self.hosts + 1):
-            host = SupervisedMaster(
-                os.path.join(self.root, f"host{n}"), self.raas.url, None, master_id=f"master{n}"
-            )
-            host.wheel = build_wheel(os.path.join(self.root, "wheels"), ROLLBACK)
-            host.build()
-            host.start(wait=False)
-            self.masters.append(host)
-            minion_dir = os.path.join(self.root, f"host{n}", "minion", "etc", "salt")
+            if running_masters or shared is None:
+                host = SupervisedMaster(
+                    os.path.join(self.root, f"host{n}"), self.raas.url, wheel,
+                    master_id=f"master{n}",
+                ).build()
+                if running_masters:
+                    host.start(wait=False)
+                    self.masters.append(host)
+                shared = host
+            host = shared
+            minion_dir = os.path.join(self.root, f"minion{n}", "etc", "salt")
             os.makedirs(minion_dir, exist_ok=True)
             minion_root = os.path.dirname(os.path.dirname(minion_dir))
             with open(os.path.join(minion_dir, "minion"), "w", encoding="utf-8") as fh:
                 yaml.safe_dump(
                     {
-                        "id": f"host{n}",
+                        "id": f"host{n:02d}" if self.hosts > 9 else f"host{n}",
                         "master": "127.0.0.1",
                         "master_port": self.ports[1],
                         "publish_port": self.ports[0],
@@ -134,10 +144,12 @@ class Demo:
                     },
                     fh,
                 )
-            self.spawn([_bin("salt-minion"), "-c", minion_dir, "-l", "quiet"], f"host{n}-minion.log")
+            self.spawn([_bin("salt-minion"), "-c", minion_dir, "-l", "quiet"], f"minion{n}.log")
         for host in self.masters:
             host.wait_running(ROLLBACK, timeout=120)
-        say(f"{self.hosts} master hosts (salt-minion + salt-master under supervisord, plugin {ROLLBACK})")
+        if running_masters:
+            say(f"{self.hosts} master hosts (salt-minion + salt-master under supervisord, "
+                f"plugin {ROLLBACK})")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             out = subprocess.run(
