@@ -37,11 +37,16 @@ def wheels(tmp_path_factory):
     }
 
 
-@pytest.fixture
-def raas(wheels):
-    """A RaaS double on loopback offering 8.18.3.6 (current) and 8.16.0.24 (rollback)."""
+def offering_both(wheels):
+    """A RaaS double (not started) offering 8.18.3.6 (current) and 8.16.0.24 (rollback)."""
     double = RaasDouble(users={"root": "salt"})
     double.add_plugin("current", wheels["current"])
     double.add_plugin("rollback", wheels["rollback"])
-    with double:
+    return double
+
+
+@pytest.fixture
+def raas(wheels):
+    """A RaaS double on loopback offering 8.18.3.6 (current) and 8.16.0.24 (rollback)."""
+    with offering_both(wheels) as double:
         yield double

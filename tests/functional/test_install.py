@@ -4,7 +4,6 @@ loader, into a throwaway virtualenv standing for the salt-master's Python.
 """
 import json
 import os
-import subprocess
 
 import pytest
 from salt.exceptions import CommandExecutionError

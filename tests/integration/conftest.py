@@ -6,17 +6,14 @@ real master's configuration, whose ``sseapi_*`` keys point at the RaaS double.
 import pytest
 from saltfactories.utils import random_string
 
-from saltext_masterplugin.testing.raas_double import RaasDouble
 from saltext_masterplugin.testing.supervised_master import SupervisedMaster
+from tests.conftest import offering_both
 from tests.support.helpers import EXAMPLES
 
 
 @pytest.fixture(scope="session")
 def session_raas(wheels):
-    double = RaasDouble(users={"root": "salt"})
-    double.add_plugin("current", wheels["current"])
-    double.add_plugin("rollback", wheels["rollback"])
-    with double:
+    with offering_both(wheels) as double:
         yield double
 
 
