@@ -32,6 +32,7 @@ from saltext_masterplugin.testing.sample_wheels import CURRENT  # noqa: E402
 from saltext_masterplugin.testing.sample_wheels import ROLLBACK  # noqa: E402
 from saltext_masterplugin.testing.sample_wheels import build_wheel  # noqa: E402
 from saltext_masterplugin.testing.supervised_master import SupervisedMaster  # noqa: E402
+from saltext_masterplugin.testing.supervised_master import bin_path  # noqa: E402
 
 MB = 1000 * 1000
 SYNC_CHILD = r"""
@@ -217,8 +218,8 @@ def p6(work, runs, wheels):
                 port = yaml.safe_load(fh)["ret_port"]
             host.start()
             try:
-                ctl = [os.path.join(os.path.dirname(sys.executable), "supervisorctl"),
-                       "-c", host.supervisord_conf, "restart", "salt-master"]
+                ctl = [bin_path("supervisorctl"), "-c", host.supervisord_conf, "restart",
+                       "salt-master"]
                 for label, action in (
                     ("plain", lambda: subprocess.run(ctl, check=True, capture_output=True)),
                     ("ours", lambda: _update(host, MasterHost, load_master_opts, Restarter, Update)),
@@ -275,7 +276,6 @@ def _timed(argv):
 
 def p4(work, runs, wheels):
     from saltext_masterplugin.testing.demo import Demo  # pylint: disable=import-outside-toplevel
-    from saltext_masterplugin.testing.demo import _bin  # pylint: disable=import-outside-toplevel
 
     rows = []
     demo = Demo(16, keep=False)
@@ -287,9 +287,9 @@ def p4(work, runs, wheels):
             ids = ",".join(f"host{i:02d}" for i in range(1, n + 1))
             pings, statuses = [], []
             for _ in range(runs):
-                pings.append(_timed([_bin("salt"), "-c", demo.conf, "-L", ids, "test.ping",
+                pings.append(_timed([bin_path("salt"), "-c", demo.conf, "-L", ids, "test.ping",
                                      "--out=quiet"]))
-                statuses.append(_timed([_bin("salt-run"), "-c", demo.conf, "master_plugin.status",
+                statuses.append(_timed([bin_path("salt-run"), "-c", demo.conf, "master_plugin.status",
                                         f"tgt={ids}", "tgt_type=list", "--out=quiet"]))
             ratio = median(statuses) / median(pings)
             rows.append({
@@ -305,14 +305,13 @@ def p4(work, runs, wheels):
 
 def p5(work, runs, wheels):
     from saltext_masterplugin.testing.demo import Demo  # pylint: disable=import-outside-toplevel
-    from saltext_masterplugin.testing.demo import _bin  # pylint: disable=import-outside-toplevel
 
     demo = Demo(9, keep=False)
     try:
         demo.start_raas()
         demo.start_manager()
         demo.start_hosts()
-        run = [_bin("salt-run"), "-c", demo.conf, "master_plugin.update", "tgt_type=list",
+        run = [bin_path("salt-run"), "-c", demo.conf, "master_plugin.update", "tgt_type=list",
                "canary=0", "--out=quiet"]
         one = _timed(run + ["tgt=host9", "batch=1"])
         eight = _timed(run + [f"tgt={','.join(f'host{i}' for i in range(1, 9))}", "batch=4"])

@@ -48,3 +48,17 @@ def dest_arg(dest):
     if not os.path.isdir(folder):
         raise SaltInvocationError(f"dest {dest!r}: folder {folder} does not exist")
     return dest
+
+
+def bool_arg(value, name):
+    """``value`` if it is a real bool (YAML turns "yes" into True, but not "maybe")."""
+    if not isinstance(value, bool):
+        raise SaltInvocationError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def positive_arg(value, name):
+    """``value`` if it is a positive number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SaltInvocationError(f"{name} must be a positive number of seconds, not {value!r}")
+    return value

@@ -26,6 +26,14 @@ def fsync_dir(path):
         os.close(fd)
 
 
+def remove_quietly(path):
+    """Remove ``path`` if it exists."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def atomic_write_bytes(path, data, mode=0o600):
     """Write ``data`` to ``path`` so that readers see the old content or the new, never a part."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -38,10 +46,7 @@ def atomic_write_bytes(path, data, mode=0o600):
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        remove_quietly(tmp)
         raise
     fsync_dir(folder)
 

@@ -12,7 +12,6 @@ import glob
 import logging
 import os
 import shutil
-import subprocess
 import sys
 
 from packaging.utils import canonicalize_name
@@ -61,16 +60,7 @@ def pip_command(python, wheel_path, find_links, target=None, reinstall=False, ha
 def run_pip(argv):
     """Run pip; return its combined output, or raise :class:`InstallError` with the tail of it."""
     log.info("Running %s", " ".join(argv))
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=PIP_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise InstallError(f"cannot run pip: {err}") from err
+    proc = pyenv.run_captured(argv, PIP_TIMEOUT, "pip", error=InstallError)
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
         tail = "\n".join(output.splitlines()[-6:])

@@ -29,6 +29,7 @@ from saltext_masterplugin.core.files import CHUNK
 from saltext_masterplugin.core.files import atomic_write_json
 from saltext_masterplugin.core.files import fsync_dir
 from saltext_masterplugin.core.files import private_dir
+from saltext_masterplugin.core.files import remove_quietly
 from saltext_masterplugin.core.files import sha256_file
 from saltext_masterplugin.core.locking import FileLock
 from saltext_masterplugin.core.wheels import wheel_version
@@ -198,14 +199,14 @@ class PluginCache:
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         except OSError as err:
-            _unlink(tmp)
+            remove_quietly(tmp)
             raise PluginCacheError(
                 f"writing {offer.filename} into {self.directory} failed: {err.strerror}; "
                 "free space or fix the folder's permissions, then sync again (the cached copy "
                 "was not replaced)"
             ) from err
         except BaseException:
-            _unlink(tmp)
+            remove_quietly(tmp)
             raise
         manifest = self.manifest()
         manifest[offer.filename] = {
@@ -264,13 +265,6 @@ class PluginCache:
                 "the cached copy was not replaced"
             )
         return digest.hexdigest(), size
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _version_key(version):

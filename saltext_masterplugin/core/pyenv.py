@@ -58,6 +58,17 @@ print(json.dumps({
 """
 
 
+def run_captured(argv, timeout, what, error=MasterPluginError):
+    """
+    Run ``argv`` (a list, never a shell string); return the ``CompletedProcess``.  Failing to
+    start it or a timeout raise ``error`` saying ``what`` could not be run.
+    """
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise error(f"cannot run {what}: {err}") from err
+
+
 def import_name(project):
     """The plugin's import name: ``SSEAPE`` is imported as ``sseape``."""
     return project.lower().replace("-", "_")
@@ -78,16 +89,11 @@ def probe(python, project):
             f"the salt-master's Python {python!r} is not an executable absolute path "
             "(master_plugin:python)"
         )
-    try:
-        proc = subprocess.run(
-            [python, "-c", _PROBE, project, import_name(project)],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise MasterPluginError(f"cannot run the salt-master's Python {python}: {err}") from err
+    proc = run_captured(
+        [python, "-c", _PROBE, project, import_name(project)],
+        PROBE_TIMEOUT,
+        f"the salt-master's Python {python}",
+    )
     if proc.returncode != 0:
         raise MasterPluginError(
             f"the salt-master's Python {python} failed to report its packages: "

@@ -54,6 +54,21 @@ def _salt_call():
     return [sys.executable, "-c", "import salt.scripts; salt.scripts.salt_call()"]
 
 
+# The Salt functions a Restarter may use; the loader glue hands over those it has.
+SALT_FUNCTIONS = (
+    "service.available",
+    "service.restart",
+    "supervisord.status",
+    "supervisord.restart",
+)
+
+
+def from_salt(settings, salt_functions, pidfile, method=None):
+    """A :class:`Restarter` for ``settings`` (``PluginSettings``), using Salt's own functions."""
+    functions = {name: salt_functions[name] for name in SALT_FUNCTIONS if name in salt_functions}
+    return Restarter(method or settings.restart, functions, settings.restart_options, pidfile)
+
+
 class Restarter:
     """
     :param method: one of :data:`METHODS`.
@@ -126,6 +141,17 @@ class Restarter:
             return "master_plugin:restart is command but master_plugin:restart_command is not set"
         return None
 
+    def _not_done(self, pid_before, message, failed=False):
+        """The restart did not happen (``failed``: and salt-master is down): say what to run."""
+        return outcome(
+            self.method,
+            required=not failed,
+            failed=failed,
+            how=self.manual_how(),
+            pid_before=pid_before,
+            message=message,
+        )
+
     def must_detach(self, master_pid):
         if self.detach in (True, False):
             return self.detach
@@ -182,13 +208,8 @@ class Restarter:
         pid_before = before["pid"] if before else None
         why_not = self.blocker()
         if why_not:
-            how = self.manual_how()
-            return outcome(
-                self.method,
-                required=True,
-                how=how,
-                pid_before=pid_before,
-                message=f"restart salt-master by hand: {why_not}; run: {how}",
+            return self._not_done(
+                pid_before, f"restart salt-master by hand: {why_not}; run: {self.manual_how()}"
             )
         if self.must_detach(pid_before):
             argv = self._detached_argv()
@@ -203,12 +224,9 @@ class Restarter:
                     close_fds=True,
                 )
             except OSError as err:
-                return outcome(
-                    self.method,
-                    required=True,
-                    how=self.manual_how(),
-                    pid_before=pid_before,
-                    message=f"restart salt-master by hand: {argv[0]} could not be started ({err})",
+                return self._not_done(
+                    pid_before,
+                    f"restart salt-master by hand: {argv[0]} could not be started ({err})",
                 )
             return outcome(
                 self.method,
@@ -224,32 +242,18 @@ class Restarter:
         except Exception as err:  # pylint: disable=broad-except
             error = f"the restart raised {type(err).__name__}: {err}"
         if error and hostfacts.master_process(self.pidfile) is None:
-            return outcome(
-                self.method,
-                failed=True,
-                how=self.manual_how(),
-                pid_before=pid_before,
-                message=f"the restart failed and salt-master is not running: {error}",
+            return self._not_done(
+                pid_before, f"the restart failed and salt-master is not running: {error}", True
             )
         if error:
-            return outcome(
-                self.method,
-                required=True,
-                how=self.manual_how(),
-                pid_before=pid_before,
-                message=f"restart salt-master by hand: {error}",
-            )
+            return self._not_done(pid_before, f"restart salt-master by hand: {error}")
         after = hostfacts.wait_for_new_master(self.pidfile, pid_before, installed_at, self.timeout)
         if after is None:
-            return outcome(
-                self.method,
+            return self._not_done(
+                pid_before,
+                f"salt-master did not come back with a new process within {self.timeout:g} s "
+                f"after the restart (pid file {self.pidfile})",
                 failed=True,
-                how=self.manual_how(),
-                pid_before=pid_before,
-                message=(
-                    f"salt-master did not come back with a new process within {self.timeout:g} s "
-                    f"after the restart (pid file {self.pidfile})"
-                ),
             )
         return outcome(
             self.method,

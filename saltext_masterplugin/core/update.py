@@ -28,8 +28,10 @@ from saltext_masterplugin.core import status as S
 from saltext_masterplugin.core.errors import MasterPluginError
 from saltext_masterplugin.core.errors import RaasError
 from saltext_masterplugin.core.files import private_dir
+from saltext_masterplugin.core.files import remove_quietly
 from saltext_masterplugin.core.files import sha256_file
 from saltext_masterplugin.core.locking import FileLock
+from saltext_masterplugin.core.restart import outcome
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +109,7 @@ class Update:
             raise MasterPluginError(f"{offer.filename} is not verified in the plugin cache")
         return path
 
-    def _install(self, version, offers, env, reinstall=False):
-        offer = next((o for o in offers if Version(o.version) == Version(version)), None)
-        if offer is None:
-            raise MasterPluginError(f"no verified wheel of plugin {version} is known")
+    def _install(self, offer, env, reinstall=False):
         return installer.install(
             self.host.settings.python,
             self.host.settings.name,
@@ -133,18 +132,16 @@ class Update:
         if not force and (env.get("plugin") or {}).get("version") == old and env.get("importable"):
             self.say("Plugin %s is still installed and importable", old)
             return True
-        if not any(Version(o.version) == Version(old) for o in offers):
-            cached = [e for e in self.host.cache.cached() if e.get("version") == old]
-            if not cached:
-                self.say(
-                    "Plugin %s can't be reinstalled: no verified wheel of it is in the cache; "
-                    "install it by hand",
-                    old,
-                )
-                return False
-            offers = offers + [_CachedOffer(cached[0])]
+        offer = find_offer(self.host, offers, old)
+        if offer is None:
+            self.say(
+                "Plugin %s can't be reinstalled: no verified wheel of it is in the cache; "
+                "install it by hand",
+                old,
+            )
+            return False
         try:
-            self._install(old, offers, base_env, reinstall=True)
+            self._install(offer, base_env, reinstall=True)
         except MasterPluginError as err:
             self.say("Reinstalling plugin %s failed: %s; reinstall it by hand", old, err)
             return False
@@ -192,7 +189,7 @@ class Update:
         offers = self.host.offers(self.client)
         if version is None and action == "rollback":
             version = self._rollback_version(offers, old)
-        target = self._pick(offers, version)
+        target = pick_offer(self.host, offers, version)
         new = target.version
         if old is not None and Version(new) < Version(old) and not allow_downgrade:
             raise MasterPluginError(
@@ -214,7 +211,7 @@ class Update:
         except Exception as err:  # pylint: disable=broad-except
             # Whatever broke, RaaS and the history must not be left at "upgrading".
             self.say("The update stopped: %s", err)
-            restored = self.restore(old, offers + [target], facts["env"])
+            restored = self.restore(old, offers, facts["env"])
             self.report(S.UPGRADE_FAILED)
             self.result(False, S.UPGRADE_FAILED, old, new, action=action)
             raise MasterPluginError(
@@ -237,7 +234,7 @@ class Update:
         if old != new or broken:
             try:
                 downgrade = old is not None and Version(new) < Version(old)
-                env = self._install(new, offers + [target], base_env, reinstall=downgrade or broken)
+                env = self._install(target, base_env, reinstall=downgrade or broken)
             except MasterPluginError as err:
                 self.say("Installing %s failed: %s", target.filename, err)
                 restored = self.restore(old, offers, base_env)
@@ -253,15 +250,11 @@ class Update:
 
         self.report(S.RESTARTING)
         if self.restarter is None:
-            restart = {
-                "method": None,
-                "done": False,
-                "required": True,
-                "detached": False,
-                "failed": False,
-                "how": None,
-                "message": "the restart is left to the caller (service.running watching this state)",
-            }
+            restart = outcome(
+                None,
+                required=True,
+                message="the restart is left to the caller (service.running watching this state)",
+            )
             self.say("Restart left to the caller")
             return self.result(True, S.RESTARTING, old, new, restart, action=action)
 
@@ -285,24 +278,6 @@ class Update:
         # A person has to restart it: installed, not yet running.  Not a success.
         return self.result(False, S.RESTARTING, old, new, restart, action=action)
 
-    def _pick(self, offers, version):
-        if version is None:
-            current = [o for o in offers if o.key == "current"]
-            if not current:
-                raise MasterPluginError("RaaS offers no current plugin version")
-            return current[0]
-        for offer in offers:
-            if Version(offer.version) == Version(version):
-                return offer
-        for entry in self.host.cache.cached():
-            if Version(entry["version"]) == Version(version):
-                return _CachedOffer(entry)
-        raise MasterPluginError(
-            f"plugin version {version} is neither offered by RaaS ("
-            + (", ".join(o.version for o in offers) or "nothing")
-            + ") nor in the plugin cache"
-        )
-
     def _rollback_version(self, offers, old):
         rollback = [o for o in offers if o.key == "rollback"]
         if rollback and rollback[0].version != old:
@@ -316,6 +291,37 @@ class Update:
         )
 
 
+def find_offer(host, offers, version):
+    """
+    The wheel of ``version``: RaaS's offer of it, else the verified copy in the cache (RaaS may
+    no longer offer an older version), else ``None``.
+    """
+    for offer in offers:
+        if Version(offer.version) == Version(version):
+            return offer
+    for entry in host.cache.cached():
+        if Version(entry["version"]) == Version(version):
+            return _CachedOffer(entry)
+    return None
+
+
+def pick_offer(host, offers, version):
+    """The offer to install: RaaS's ``current`` for ``None``, else :func:`find_offer`."""
+    if version is None:
+        current = [o for o in offers if o.key == "current"]
+        if not current:
+            raise MasterPluginError("RaaS offers no current plugin version")
+        return current[0]
+    offer = find_offer(host, offers, version)
+    if offer is None:
+        raise MasterPluginError(
+            f"plugin version {version} is neither offered by RaaS ("
+            + (", ".join(o.version for o in offers) or "nothing")
+            + ") nor in the plugin cache"
+        )
+    return offer
+
+
 class _CachedOffer:
     """A wheel known only from the cache's manifest (RaaS no longer offers it)."""
 
@@ -327,15 +333,15 @@ class _CachedOffer:
         self.url = entry.get("source")
 
 
-def copy_out(host, client, version, dest):
+def copy_out(host, version, dest):
     """
     Copy a verified wheel of ``version`` out of the cache to ``dest`` (a folder or a file path),
     fetching it first when needed; the copy is verified too.
     """
-    offers = host.offers(client)
-    offer = Update(host, jid=None)._pick(offers, version)  # pylint: disable=protected-access
-    if not host.cache.verify(offer.filename, offer.sha256):
-        host.cache.sync([offer], client)
+    with host.raas() as client:
+        offer = pick_offer(host, host.offers(client), version)
+        if not host.cache.verify(offer.filename, offer.sha256):
+            host.cache.sync([offer], client)
     source = os.path.join(host.cache.directory, offer.filename)
     target = os.path.join(dest, offer.filename) if os.path.isdir(dest) else dest
     folder = os.path.dirname(os.path.abspath(target))
@@ -350,6 +356,5 @@ def copy_out(host, client, version, dest):
             raise MasterPluginError(f"the copy of {offer.filename} does not verify; not written")
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        remove_quietly(tmp)
     return {"path": target, "version": offer.version, "sha256": digest, "size": size}

@@ -17,10 +17,11 @@ from salt.exceptions import SaltInvocationError
 from saltext_masterplugin.core.api import DEFAULT_MASTER_CONFIG
 from saltext_masterplugin.core.api import MasterHost
 from saltext_masterplugin.core.api import load_master_opts
+from saltext_masterplugin.core.arguments import bool_arg
 from saltext_masterplugin.core.arguments import dest_arg
 from saltext_masterplugin.core.arguments import version_arg
 from saltext_masterplugin.core.errors import NotAMasterError
-from saltext_masterplugin.core.restart import Restarter
+from saltext_masterplugin.core.restart import from_salt as restart_from_salt
 from saltext_masterplugin.core.settings import RESTART_METHODS
 from saltext_masterplugin.core.update import Update
 from saltext_masterplugin.core.update import copy_out
@@ -34,14 +35,6 @@ def __virtual__():
     return __virtualname__
 
 
-RESTART_FUNCTIONS = (
-    "service.available",
-    "service.restart",
-    "supervisord.status",
-    "supervisord.restart",
-)
-
-
 def _options():
     options = __opts__.get("master_plugin") or {}
     if not isinstance(options, dict):
@@ -49,12 +42,6 @@ def _options():
             f"master_plugin must be a mapping in the minion configuration, not {options!r}"
         )
     return options
-
-
-def _bool_arg(value, name):
-    if not isinstance(value, bool):
-        raise SaltInvocationError(f"{name} must be True or False, not {value!r}")
-    return value
 
 
 def _restart_arg(value):
@@ -79,10 +66,7 @@ def _job_jid(kwargs):
 
 
 def _restarter(host, restart):
-    functions = {name: __salt__[name] for name in RESTART_FUNCTIONS if name in __salt__}
-    return Restarter(
-        restart or host.settings.restart, functions, host.settings.restart_options, host.pidfile
-    )
+    return restart_from_salt(host.settings, __salt__, host.pidfile, restart)
 
 
 def _retcode(ret):
@@ -199,7 +183,7 @@ def update(version=None, allow_downgrade=False, restart=None, **kwargs):
         ``command`` or ``none``.
     """
     version = version_arg(version)
-    allow_downgrade = _bool_arg(allow_downgrade, "allow_downgrade")
+    allow_downgrade = bool_arg(allow_downgrade, "allow_downgrade")
     restart = _restart_arg(restart)
     jid = _job_jid(kwargs)
     host = _host()
@@ -226,7 +210,7 @@ def install(version=None, allow_downgrade=False, **kwargs):
         Allow installing a version older than the installed one. Default: ``False``.
     """
     version = version_arg(version)
-    allow_downgrade = _bool_arg(allow_downgrade, "allow_downgrade")
+    allow_downgrade = bool_arg(allow_downgrade, "allow_downgrade")
     jid = _job_jid(kwargs)
     return _retcode(Update(_host(), jid).run(version, allow_downgrade, action="install"))
 
@@ -273,6 +257,4 @@ def download(version=None, dest=None):
     """
     version = version_arg(version)
     dest_arg(dest)
-    host = _host()
-    with host.raas() as client:
-        return copy_out(host, client, version, dest)
+    return copy_out(_host(), version, dest)

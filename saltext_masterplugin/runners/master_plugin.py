@@ -25,10 +25,12 @@ from salt.exceptions import SaltInvocationError
 from saltext_masterplugin.core import fleet
 from saltext_masterplugin.core import rollout
 from saltext_masterplugin.core.api import MasterHost
+from saltext_masterplugin.core.arguments import bool_arg
 from saltext_masterplugin.core.arguments import dest_arg
+from saltext_masterplugin.core.arguments import positive_arg
 from saltext_masterplugin.core.arguments import version_arg
 from saltext_masterplugin.core.locking import FileLock
-from saltext_masterplugin.core.restart import Restarter
+from saltext_masterplugin.core.restart import from_salt as restart_from_salt
 from saltext_masterplugin.core.update import Update
 from saltext_masterplugin.core.update import copy_out
 
@@ -37,14 +39,6 @@ log = logging.getLogger(__name__)
 __virtualname__ = "master_plugin"
 
 FLEET_LOCK = "master_plugin_fleet.lock"
-RESTART_FUNCTIONS = (
-    "service.available",
-    "service.restart",
-    "supervisord.status",
-    "supervisord.restart",
-)
-
-
 def __virtual__():
     return __virtualname__
 
@@ -99,18 +93,6 @@ def _jid():
     return jid if jid else salt.utils.jid.gen_jid(__opts__)
 
 
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise SaltInvocationError(f"{name} must be a positive number of seconds, not {value!r}")
-    return value
-
-
-def _bool(value, name):
-    if not isinstance(value, bool):
-        raise SaltInvocationError(f"{name} must be True or False, not {value!r}")
-    return value
-
-
 def status(tgt=None, tgt_type="glob", timeout=60):
     """
     Show the plugin status of every targeted master: one publish of ``master_plugin.status``,
@@ -133,7 +115,7 @@ def status(tgt=None, tgt_type="glob", timeout=60):
     timeout
         Seconds to wait for the minions' answers. Default: ``60``.
     """
-    _positive(timeout, "timeout")
+    positive_arg(timeout, "timeout")
     if tgt is None:
         row = MasterHost(__opts__).status()
         masters = {__opts__["id"]: fleet.row_of(row)}
@@ -204,11 +186,11 @@ def update(
     rollout.check_count_or_percent(max_failures, "max_failures")
     if isinstance(canary, bool) or not isinstance(canary, int) or canary < 0:
         raise SaltInvocationError(f"canary must be a count (0 or more), not {canary!r}")
-    _positive(health_timeout, "health_timeout")
-    _bool(rollback, "rollback")
-    _bool(test, "test")
+    positive_arg(health_timeout, "health_timeout")
+    bool_arg(rollback, "rollback")
+    bool_arg(test, "test")
     if timeout is not None:
-        _positive(timeout, "timeout")
+        positive_arg(timeout, "timeout")
     jid = _jid()
     if tgt is None:
         return _update_local(version, test, jid)
@@ -237,13 +219,7 @@ def _update_local(version, test, jid):
         row = fleet.row_of(host.status())
         return _output({"test": True, "masters": {__opts__["id"]: row},
                         "counts": fleet.counts_of({__opts__["id"]: row}), "result": None})
-    functions = salt.loader.minion_mods(__opts__)
-    restarter = Restarter(
-        host.settings.restart,
-        {name: functions[name] for name in RESTART_FUNCTIONS if name in functions},
-        host.settings.restart_options,
-        host.pidfile,
-    )
+    restarter = restart_from_salt(host.settings, salt.loader.minion_mods(__opts__), host.pidfile)
     ret = Update(host, jid, restarter).run(version)
     entry = dict(ret, outcome="updated" if ret["result"] else "failed", rolled_back=False)
     report = {"masters": {__opts__["id"]: entry}, "summary": {}, "result": ret["result"]}
@@ -271,6 +247,4 @@ def download(version=None, dest=None):
     """
     version = version_arg(version)
     dest_arg(dest)
-    host = MasterHost(__opts__)
-    with host.raas() as client:
-        return copy_out(host, client, version, dest)
+    return copy_out(MasterHost(__opts__), version, dest)

@@ -21,6 +21,7 @@ from packaging.version import Version
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
+from saltext_masterplugin.core.arguments import bool_arg
 from saltext_masterplugin.core.arguments import version_arg
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,7 @@ def updated(name, version="latest", allow_downgrade=False):
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     try:
         wanted = version_arg(version)
-        if not isinstance(allow_downgrade, bool):
-            raise SaltInvocationError(
-                f"allow_downgrade must be True or False, not {allow_downgrade!r}"
-            )
+        bool_arg(allow_downgrade, "allow_downgrade")
         status = __salt__["master_plugin.status"]()
         if not status.get("is_master"):
             raise CommandExecutionError("; ".join(status.get("reasons") or ["not a salt-master"]))

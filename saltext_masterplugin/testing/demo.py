@@ -30,13 +30,10 @@ from saltext_masterplugin.testing.sample_wheels import CURRENT
 from saltext_masterplugin.testing.sample_wheels import ROLLBACK
 from saltext_masterplugin.testing.sample_wheels import build_wheel
 from saltext_masterplugin.testing.supervised_master import SupervisedMaster
+from saltext_masterplugin.testing.supervised_master import bin_path
 from saltext_masterplugin.testing.supervised_master import free_port
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "examples")
-
-
-def _bin(name):
-    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 def _shown(arg):
@@ -101,7 +98,7 @@ class Demo:
         }
         with open(os.path.join(self.conf, "master"), "w", encoding="utf-8") as fh:
             yaml.safe_dump(config, fh)
-        self.spawn([_bin("salt-master"), "-c", self.conf, "-l", "quiet"], "manager.log")
+        self.spawn([bin_path("salt-master"), "-c", self.conf, "-l", "quiet"], "manager.log")
         say(f"manager salt-master on 127.0.0.1:{self.ports[1]}")
 
     def start_hosts(self, running_masters=True):
@@ -144,7 +141,7 @@ class Demo:
                     },
                     fh,
                 )
-            self.spawn([_bin("salt-minion"), "-c", minion_dir, "-l", "quiet"], f"minion{n}.log")
+            self.spawn([bin_path("salt-minion"), "-c", minion_dir, "-l", "quiet"], f"minion{n}.log")
         for host in self.masters:
             host.wait_running(ROLLBACK, timeout=120)
         if running_masters:
@@ -153,7 +150,7 @@ class Demo:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             out = subprocess.run(
-                [_bin("salt"), "-c", self.conf, "host*", "test.ping", "--out=txt", "-t", "5"],
+                [bin_path("salt"), "-c", self.conf, "host*", "test.ping", "--out=txt", "-t", "5"],
                 capture_output=True, text=True, check=False,
             )
             if out.stdout.count(": True") == self.hosts:
@@ -164,7 +161,7 @@ class Demo:
     # -- the show -----------------------------------------------------------------------------
 
     def run(self, *args, check=True):
-        argv = [_bin(args[0]), "-c", self.conf, *args[1:]]
+        argv = [bin_path(args[0]), "-c", self.conf, *args[1:]]
         say()
         say("$ " + " ".join([args[0], "-c", self.conf] + [_shown(a) for a in args[1:]]))
         proc = subprocess.run(argv, text=True, check=False)

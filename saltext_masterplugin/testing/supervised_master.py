@@ -31,7 +31,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _bin(name):
+def bin_path(name):
+    """A script installed beside this interpreter (salt-master, supervisorctl, ...)."""
     return os.path.join(os.path.dirname(sys.executable), name)
 
 
@@ -102,7 +103,7 @@ class SupervisedMaster:
                 "python": self.python,
                 "restart": self.restart,
                 "supervisord_conf": self.supervisord_conf,
-                "supervisorctl": _bin("supervisorctl"),
+                "supervisorctl": bin_path("supervisorctl"),
                 "restart_timeout": 60,
                 "require_root": os.geteuid() == 0,
                 **self.options,
@@ -155,7 +156,7 @@ stdout_logfile={self.root}/logs/salt-master.out
 
     def start(self, timeout=90, wait=True):
         self._supervisord = subprocess.Popen(  # pylint: disable=consider-using-with
-            [_bin("supervisord"), "-c", self.supervisord_conf],
+            [bin_path("supervisord"), "-c", self.supervisord_conf],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

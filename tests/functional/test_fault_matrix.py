@@ -226,7 +226,7 @@ def test_r6_malformed_json(world, body):
 def test_r7_html_instead_of_json(world):
     world.raas.answer_raw_next("<html>login page</html>", path_prefix="/account/login",
                                content_type="text/html", count=2)
-    world.fails("sync", match="RaaS")
+    world.fails("sync", match="answered the login without a JWT")
     world.check()
 
 

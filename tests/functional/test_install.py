@@ -7,6 +7,7 @@ import os
 
 import pytest
 from salt.exceptions import CommandExecutionError
+from salt.exceptions import SaltInvocationError
 
 from tests.functional.conftest import make_plugin_env
 from tests.support.helpers import CURRENT_WHEEL
@@ -123,14 +124,12 @@ def test_download_for_a_manual_install(modules_with, master_python, raas, tmp_pa
      ("/nonexistent/dir/x.whl", "does not exist")],
 )
 def test_download_bad_dest(modules, raas, dest, words):
-    with pytest.raises(Exception, match=words):
+    with pytest.raises(SaltInvocationError, match=words):
         modules.master_plugin.download(dest=dest)
     assert raas.requests == []
 
 
 def test_bad_arguments_before_any_io(modules, raas):
-    from salt.exceptions import SaltInvocationError  # pylint: disable=import-outside-toplevel
-
     with pytest.raises(SaltInvocationError, match="allow_downgrade must be True or False"):
         modules.master_plugin.update(allow_downgrade="yes")
     with pytest.raises(SaltInvocationError, match="restart must be one of service, supervisord"):

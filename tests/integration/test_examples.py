@@ -21,14 +21,18 @@ def supervisord_pillar(supervised):
     }
 
 
-def test_state_apply_update_supervisord(salt_cli, host_minion, supervised):
-    before = supervised.running()
-    ret = salt_cli.run(
+def apply_supervisord_example(salt_cli, minion, supervised):
+    return salt_cli.run(
         "state.apply",
         "master_plugin.update_supervisord",
         f"pillar={json.dumps(supervisord_pillar(supervised))}",
-        minion_tgt=host_minion.id,
+        minion_tgt=minion.id,
     )
+
+
+def test_state_apply_update_supervisord(salt_cli, host_minion, supervised):
+    before = supervised.running()
+    ret = apply_supervisord_example(salt_cli, host_minion, supervised)
     assert ret.returncode == 0, ret
     states = ret.data
     plugin = states["master_plugin_|-SSEAPE_|-SSEAPE_|-updated"]
@@ -43,12 +47,7 @@ def test_state_apply_update_supervisord(salt_cli, host_minion, supervised):
     assert status["running_version"] == "8.18.3.6"
 
     # A second run changes nothing and restarts nothing.
-    again = salt_cli.run(
-        "state.apply",
-        "master_plugin.update_supervisord",
-        f"pillar={json.dumps(supervisord_pillar(supervised))}",
-        minion_tgt=host_minion.id,
-    )
+    again = apply_supervisord_example(salt_cli, host_minion, supervised)
     assert again.returncode == 0, again
     assert all(not s["changes"] for s in again.data.values()), again.data
     assert supervised.running()["master_pid"] == after["master_pid"]

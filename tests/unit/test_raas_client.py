@@ -5,6 +5,7 @@ import pytest
 
 from saltext_masterplugin.core.errors import RaasAuthError
 from saltext_masterplugin.core.errors import RaasConnectionError
+from saltext_masterplugin.core.errors import RaasError
 from saltext_masterplugin.core.errors import RaasRpcError
 from saltext_masterplugin.core.raas import RaasClient
 from saltext_masterplugin.core.settings import RaasSettings
@@ -206,5 +207,5 @@ def test_no_secret_in_logs_or_errors(raas, tmp_path, caplog):
 
 def test_download_refuses_other_hosts(raas, tmp_path):
     with client_for(raas, tmp_path) as client:
-        with pytest.raises(Exception, match="is not on"):
+        with pytest.raises(RaasError, match="is not on"):
             client.open_download("http://evil.example/SSEAPE-1-py3-none-any.whl")
